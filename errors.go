@@ -1,0 +1,151 @@
+package entrasaml
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Sentinel errors. Every error returned by [New], [ParseMetadata],
+// [SP.AuthnRequestURL] and [SP.Verify] matches exactly one of them with
+// [errors.Is], except a non-Success SAML status, which is a [*StatusError].
+// The concrete type is [*Error], whose Reason says what failed.
+var (
+	// ErrInvalidSignature: no signature, a signature that does not verify,
+	// or one outside the signature policy (placement, algorithms, transforms,
+	// key size), and every layout that smells of signature wrapping.
+	ErrInvalidSignature = errors.New("entrasaml: invalid signature")
+	// ErrUnknownSigner: the message was signed with a certificate that the
+	// IdP metadata does not list. With Entra this usually means the
+	// tenant-level metadata was configured instead of the app's own
+	// (…?appid=…), or the app's signing certificate was rolled.
+	ErrUnknownSigner = errors.New("entrasaml: signed by a certificate not in the IdP metadata")
+	// ErrExpired: a NotOnOrAfter (Conditions, SubjectConfirmationData or
+	// SessionNotOnOrAfter) has passed, allowing for clock skew.
+	ErrExpired = errors.New("entrasaml: assertion expired")
+	// ErrNotYetValid: Conditions NotBefore is in the future, allowing for
+	// clock skew.
+	ErrNotYetValid = errors.New("entrasaml: assertion not yet valid")
+	// ErrAudienceMismatch: no Audience equals the SP's EntityID.
+	ErrAudienceMismatch = errors.New("entrasaml: audience mismatch")
+	// ErrIssuerMismatch: an Issuer differs from the IdP metadata's entity ID.
+	ErrIssuerMismatch = errors.New("entrasaml: issuer mismatch")
+	// ErrDestinationMismatch: the Response Destination or the
+	// SubjectConfirmationData Recipient is not the SP's ACS URL.
+	ErrDestinationMismatch = errors.New("entrasaml: destination mismatch")
+	// ErrRequestIDMismatch: InResponseTo names no request this browser has
+	// outstanding.
+	ErrRequestIDMismatch = errors.New("entrasaml: InResponseTo does not match an outstanding request")
+	// ErrUnsolicited: an IdP-initiated response (no InResponseTo) while
+	// Config.AllowIdPInitiated is false.
+	ErrUnsolicited = errors.New("entrasaml: unsolicited response")
+	// ErrReplay: the assertion was already used.
+	ErrReplay = errors.New("entrasaml: assertion replayed")
+	// ErrMalformed: input that is not a well-formed, bounded SAML response
+	// (size, base64, XML, DTDs, structure, unsupported constructs).
+	ErrMalformed = errors.New("entrasaml: malformed SAML message")
+	// ErrMetadata: IdP metadata that cannot be used, or cannot be fetched.
+	ErrMetadata = errors.New("entrasaml: unusable IdP metadata")
+	// ErrConfig: an invalid Config given to New.
+	ErrConfig = errors.New("entrasaml: invalid configuration")
+	// ErrStore: the Store failed (for example Redis is down), so the
+	// response could not be checked for replay; nothing was accepted.
+	ErrStore = errors.New("entrasaml: store unavailable")
+)
+
+// Error is the concrete type of every failure except [*StatusError]. Err is
+// one of the sentinels above; Reason says exactly what failed, for logs.
+// Reason never contains raw XML, and values from the message only when they
+// were covered by a verified signature (and then quoted and truncated).
+// Show users a generic page, not Reason.
+type Error struct {
+	Err    error  // the sentinel
+	Reason string // what failed, for logs
+	cause  error  // an underlying error (I/O, x509, context), if any
+	large  bool   // input exceeded a size limit
+}
+
+func (e *Error) Error() string {
+	if e.cause != nil {
+		return e.Err.Error() + ": " + e.Reason + ": " + e.cause.Error()
+	}
+	return e.Err.Error() + ": " + e.Reason
+}
+
+// Unwrap returns the sentinel and, if there is one, the underlying cause
+// (never another sentinel of this package).
+func (e *Error) Unwrap() []error {
+	if e.cause != nil {
+		return []error{e.Err, e.cause}
+	}
+	return []error{e.Err}
+}
+
+// TooLarge reports whether the input exceeded a size limit (an HTTP layer
+// answers 413).
+func (e *Error) TooLarge() bool { return e.large }
+
+func newErr(sentinel error, format string, args ...any) *Error {
+	return &Error{Err: sentinel, Reason: fmt.Sprintf(format, args...)}
+}
+
+func wrapErr(sentinel error, cause error, format string, args ...any) *Error {
+	return &Error{Err: sentinel, Reason: fmt.Sprintf(format, args...), cause: cause}
+}
+
+// StatusError is returned by [SP.Verify] for a Response whose status is not
+// Success: Entra reports a sign-in failure this way (for example AADSTS50105,
+// the user is not assigned to the application). Entra does not sign such
+// responses: everything in it is unauthenticated. It is safe to show Code
+// to the user; Message is for logs.
+type StatusError struct {
+	// Codes are the StatusCode values, outermost first, e.g.
+	// ["urn:oasis:names:tc:SAML:2.0:status:Requester",
+	// "urn:oasis:names:tc:SAML:2.0:status:RequestUnsupported"].
+	Codes []string
+	// Message is the StatusMessage (truncated to 512 bytes).
+	Message string
+	// Code is the AADSTS error code found at the start of Message (e.g.
+	// "AADSTS50105"), or "" when there is none.
+	Code string
+}
+
+func (e *StatusError) Error() string {
+	var b strings.Builder
+	b.WriteString("entrasaml: IdP returned status ")
+	b.WriteString(strings.Join(e.Codes, " / "))
+	if e.Code != "" {
+		b.WriteString(" (")
+		b.WriteString(e.Code)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Hint returns advice for the customer's administrator for well-known
+// AADSTS codes, or "" when there is none.
+func (e *StatusError) Hint() string { return aadstsHints[e.Code] }
+
+var aadstsCode = regexp.MustCompile(`^AADSTS[0-9]{1,9}\b`)
+
+var aadstsHints = map[string]string{
+	"AADSTS50011":   "The Reply URL (Assertion Consumer Service URL) in the Entra application does not match this application's ACS URL.",
+	"AADSTS700016":  "The Identifier (Entity ID) sent by this application is not configured on the Entra application, or the application is in another tenant.",
+	"AADSTS50105":   "The signed-in user is not assigned to the application. An administrator must assign the user (or one of their groups) in Entra under Enterprise applications > Users and groups.",
+	"AADSTS75011":   "The authentication method does not match the requested authentication context.",
+	"AADSTS53003":   "Access was blocked by a Conditional Access policy.",
+	"AADSTS7500529": "The SAML request ID must not start with a digit.",
+	"AADSTS75008":   "The request Destination does not match Entra's sign-on URL.",
+	"AADSTS75016":   "The requested NameID format is not supported by Entra.",
+	"AADSTS900236":  "The request used an unsupported Scoping element.",
+	"AADSTS50076":   "Multi-factor authentication is required.",
+	"AADSTS50079":   "The user must register for multi-factor authentication.",
+	"AADSTS50058":   "No signed-in session was found at Entra for a passive (IsPassive) request.",
+	"AADSTS50020":   "The user account does not exist in the tenant and is not a guest there.",
+	"AADSTS50034":   "The user account does not exist in the directory.",
+	"AADSTS50126":   "Invalid username or password.",
+	"AADSTS76021":   "The request is not signed but the application requires signed requests (\"Require verification certificates\").",
+	"AADSTS50057":   "The user account is disabled.",
+	"AADSTS53000":   "The device must be compliant (Conditional Access).",
+}

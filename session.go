@@ -1,0 +1,112 @@
+package entrasaml
+
+import (
+	"time"
+)
+
+// Claim URIs (SAML attribute Names) that Entra ID emits.
+const (
+	ClaimTenantID         = "http://schemas.microsoft.com/identity/claims/tenantid"
+	ClaimObjectID         = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+	ClaimDisplayName      = "http://schemas.microsoft.com/identity/claims/displayname"
+	ClaimIdentityProvider = "http://schemas.microsoft.com/identity/claims/identityprovider"
+	ClaimAuthnMethods     = "http://schemas.microsoft.com/claims/authnmethodsreferences"
+	ClaimName             = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
+	ClaimEmail            = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+	ClaimGivenName        = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"
+	ClaimSurname          = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"
+	ClaimGroups           = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
+	ClaimRole             = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+	ClaimWIDs             = "http://schemas.microsoft.com/ws/2008/06/identity/claims/wids"
+	ClaimGroupsLink       = "http://schemas.microsoft.com/claims/groups.link"
+)
+
+// NameID formats that Entra accepts in an AuthnRequest's NameIDPolicy.
+const (
+	NameIDFormatPersistent  = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+	NameIDFormatEmail       = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+	NameIDFormatUnspecified = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+	NameIDFormatTransient   = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+)
+
+// Session is a verified sign-in: what [SP.Verify] read from the assertion
+// whose signature it verified. For a stable user key use TenantID together
+// with ObjectID; NameID, Name and Email can change or be reassigned.
+type Session struct {
+	// NameID is the assertion's Subject NameID, and NameIDFormat its Format.
+	NameID       string `json:"nameID"`
+	NameIDFormat string `json:"nameIDFormat,omitempty"`
+	// SessionIndex identifies the IdP session (used by single logout).
+	SessionIndex string `json:"sessionIndex,omitempty"`
+	// AuthnInstant is when the user authenticated at the IdP.
+	AuthnInstant time.Time `json:"authnInstant"`
+	// AuthnContextClassRef is how they authenticated, as the IdP reports it.
+	AuthnContextClassRef string `json:"authnContextClassRef,omitempty"`
+	// ExpiresAt is when the session ends: the earliest of the assertion's
+	// SessionNotOnOrAfter and the verification time plus
+	// Config.SessionMaxAge.
+	ExpiresAt time.Time `json:"expiresAt"`
+	// Issuer is the IdP's entity ID; AssertionID the verified assertion's ID.
+	Issuer      string `json:"issuer"`
+	AssertionID string `json:"assertionID"`
+
+	// Typed Entra claims; "" or nil when the claim was not sent.
+	TenantID         string   `json:"tenantID,omitempty"`         // ClaimTenantID
+	ObjectID         string   `json:"objectID,omitempty"`         // ClaimObjectID: immutable user id
+	Name             string   `json:"name,omitempty"`             // ClaimName: usually the UPN; display only
+	Email            string   `json:"email,omitempty"`            // ClaimEmail
+	GivenName        string   `json:"givenName,omitempty"`        // ClaimGivenName
+	Surname          string   `json:"surname,omitempty"`          // ClaimSurname
+	DisplayName      string   `json:"displayName,omitempty"`      // ClaimDisplayName
+	IdentityProvider string   `json:"identityProvider,omitempty"` // ClaimIdentityProvider
+	AuthnMethods     []string `json:"authnMethods,omitempty"`     // ClaimAuthnMethods
+	Groups           []string `json:"groups,omitempty"`           // ClaimGroups: group object ids by default
+	Roles            []string `json:"roles,omitempty"`            // ClaimRole: app roles
+	// GroupsOverage is true when Entra sent ClaimGroupsLink instead of the
+	// groups claim, as it does above 150 groups: Groups is then empty and
+	// the app must resolve membership itself (e.g. through Microsoft Graph).
+	GroupsOverage bool `json:"groupsOverage,omitempty"`
+
+	// Attributes holds every attribute by its Name (claim URI), values in
+	// document order, including the ones copied into the typed fields.
+	Attributes map[string][]string `json:"attributes,omitempty"`
+}
+
+// Attribute returns the first value of the attribute name, or "".
+func (s *Session) Attribute(name string) string {
+	if v := s.Attributes[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// HasGroup reports whether the session's groups claim contains id.
+func (s *Session) HasGroup(id string) bool { return contains(s.Groups, id) }
+
+// HasRole reports whether the session's roles claim contains role.
+func (s *Session) HasRole(role string) bool { return contains(s.Roles, role) }
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// fillClaims copies the Entra claims from Attributes into the typed fields.
+func (s *Session) fillClaims() {
+	s.TenantID = s.Attribute(ClaimTenantID)
+	s.ObjectID = s.Attribute(ClaimObjectID)
+	s.Name = s.Attribute(ClaimName)
+	s.Email = s.Attribute(ClaimEmail)
+	s.GivenName = s.Attribute(ClaimGivenName)
+	s.Surname = s.Attribute(ClaimSurname)
+	s.DisplayName = s.Attribute(ClaimDisplayName)
+	s.IdentityProvider = s.Attribute(ClaimIdentityProvider)
+	s.AuthnMethods = s.Attributes[ClaimAuthnMethods]
+	s.Groups = s.Attributes[ClaimGroups]
+	s.Roles = s.Attributes[ClaimRole]
+	_, s.GroupsOverage = s.Attributes[ClaimGroupsLink]
+}

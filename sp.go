@@ -1,0 +1,291 @@
+package entrasaml
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultClockSkew       = 3 * time.Minute
+	DefaultSessionMaxAge   = 8 * time.Hour
+	DefaultMaxResponseSize = 512 << 10 // bytes of base64
+	DefaultMetadataTimeout = 10 * time.Second
+	MaxMetadataSize        = 4 << 20 // bytes
+)
+
+// Config configures an [SP]: one Entra enterprise application (one customer
+// tenant). Zero values are the safe choice; every relaxation is a named
+// field.
+type Config struct {
+	// EntityID is the SP's Identifier (Entity ID), exactly as entered in the
+	// Entra application's "Basic SAML Configuration". Required.
+	EntityID string
+	// BaseURL is the app's external origin as the browser sees it, e.g.
+	// "https://acme.vendor.example" (a path prefix is allowed). The ACS URL
+	// (Entra's Reply URL) is BaseURL + "/saml/acs". Required.
+	BaseURL string
+	// Metadata is the Federation Metadata XML as downloaded from the Entra
+	// application's "Single sign-on" page.
+	Metadata []byte
+	// MetadataURL is the app federation metadata URL ([EntraMetadataURL]),
+	// fetched by New when Metadata is empty, with HTTPClient, a
+	// DefaultMetadataTimeout deadline and a MaxMetadataSize limit. One of
+	// Metadata and MetadataURL is required.
+	MetadataURL string
+	// HTTPClient fetches MetadataURL. nil: a client with a
+	// DefaultMetadataTimeout timeout.
+	HTTPClient *http.Client
+	// Now is the only clock in the package. nil: time.Now.
+	Now func() time.Time
+	// ClockSkew is the tolerance applied to every time check (Entra sets
+	// NotBefore to the issue instant with no margin). 0: DefaultClockSkew.
+	// Negative values are an error.
+	ClockSkew time.Duration
+	// AllowIdPInitiated accepts unsolicited responses (no InResponseTo),
+	// as Entra sends from My Apps tiles or "Test this application" when
+	// the Entra application has no Sign-on URL. Default false: such
+	// responses fail with ErrUnsolicited; set the Sign-on URL in Entra
+	// instead. Unsolicited responses are open to login CSRF.
+	AllowIdPInitiated bool
+	// AllowSHA1 accepts RSA-SHA1 signatures and SHA-1 digests (Entra's
+	// "SHA-1" signing option). Default false.
+	AllowSHA1 bool
+	// Store remembers accepted assertion IDs to refuse replays. nil: a
+	// [MemoryStore] on Now, right for one instance only.
+	Store Store
+	// SessionMaxAge caps Session.ExpiresAt. 0: DefaultSessionMaxAge.
+	SessionMaxAge time.Duration
+	// MaxResponseSize bounds the SAMLResponse value (base64) accepted by
+	// Verify. 0: DefaultMaxResponseSize.
+	MaxResponseSize int
+	// Key, when set, signs AuthnRequests (RSA-SHA256 over the query string,
+	// as the HTTP-Redirect binding defines); required when the Entra app
+	// has "Require verification certificates" on. It must be an RSA key of
+	// at least 2048 bits. Certificate is its certificate, advertised in SP
+	// metadata and uploaded to Entra.
+	Key         crypto.Signer
+	Certificate *x509.Certificate
+	// AuthnOptions are the defaults for [SP.AuthnRequestURL].
+	AuthnOptions AuthnOptions
+	// Logger receives warnings. nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// SP is a SAML service provider for one Entra application. It is safe for
+// concurrent use and cheap: a SaaS holds one per customer tenant. It shares
+// nothing mutable with other SPs except the Store it was given.
+type SP struct {
+	entityID  string
+	audiences []string
+	acsURL    string
+	baseURL   string
+
+	now       func() time.Time
+	skew      time.Duration
+	maxAge    time.Duration
+	maxSize   int
+	allowIdP  bool
+	allowSHA1 bool
+	store     Store
+	key       crypto.Signer
+	cert      *x509.Certificate
+	authn     AuthnOptions
+	logger    *slog.Logger
+
+	metadataURL string
+	httpClient  *http.Client
+	replayNS    string
+
+	idp atomic.Pointer[idpState]
+}
+
+// idpState is one immutable snapshot of the IdP's metadata.
+type idpState struct {
+	md     *IdPMetadata
+	signOn *url.URL
+	certs  []*x509.Certificate // usable signing certificates (RSA >= 2048)
+}
+
+// New validates cfg, loads the IdP metadata (fetching MetadataURL with ctx
+// when Metadata is empty) and returns the SP. It fails fast: an error
+// matching ErrConfig for an invalid Config, ErrMetadata when the metadata
+// cannot be fetched or used.
+func New(ctx context.Context, cfg Config) (*SP, error) {
+	sp := &SP{
+		entityID:    cfg.EntityID,
+		now:         cfg.Now,
+		skew:        cfg.ClockSkew,
+		maxAge:      cfg.SessionMaxAge,
+		maxSize:     cfg.MaxResponseSize,
+		allowIdP:    cfg.AllowIdPInitiated,
+		allowSHA1:   cfg.AllowSHA1,
+		store:       cfg.Store,
+		key:         cfg.Key,
+		cert:        cfg.Certificate,
+		authn:       cfg.AuthnOptions,
+		logger:      cfg.Logger,
+		metadataURL: cfg.MetadataURL,
+		httpClient:  cfg.HTTPClient,
+	}
+	if sp.entityID == "" {
+		return nil, newErr(ErrConfig, "EntityID is required")
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" ||
+		base.RawQuery != "" || base.Fragment != "" || base.User != nil {
+		return nil, newErr(ErrConfig, "BaseURL must be an absolute http(s) URL without query or fragment, e.g. https://acme.vendor.example")
+	}
+	sp.baseURL = strings.TrimRight(cfg.BaseURL, "/")
+	sp.acsURL = sp.baseURL + "/saml/acs"
+	sp.audiences = []string{sp.entityID}
+	if u, err := url.Parse(sp.entityID); err != nil || u.Scheme == "" {
+		// Entra sends "spn:<identifier>" when the Identifier is not a URI.
+		sp.audiences = append(sp.audiences, "spn:"+sp.entityID)
+	}
+	if sp.now == nil {
+		sp.now = time.Now
+	}
+	switch {
+	case sp.skew < 0:
+		return nil, newErr(ErrConfig, "ClockSkew must not be negative")
+	case sp.skew == 0:
+		sp.skew = DefaultClockSkew
+	}
+	switch {
+	case sp.maxAge < 0:
+		return nil, newErr(ErrConfig, "SessionMaxAge must not be negative")
+	case sp.maxAge == 0:
+		sp.maxAge = DefaultSessionMaxAge
+	}
+	switch {
+	case sp.maxSize < 0:
+		return nil, newErr(ErrConfig, "MaxResponseSize must not be negative")
+	case sp.maxSize == 0:
+		sp.maxSize = DefaultMaxResponseSize
+	}
+	if sp.store == nil {
+		sp.store = NewMemoryStore(sp.now)
+	}
+	if sp.logger == nil {
+		sp.logger = slog.Default()
+	}
+	if sp.httpClient == nil {
+		sp.httpClient = &http.Client{Timeout: DefaultMetadataTimeout}
+	}
+	if err := checkKey(cfg.Key, cfg.Certificate); err != nil {
+		return nil, err
+	}
+	if err := sp.authn.check(); err != nil {
+		return nil, err
+	}
+	h := sha256.Sum256([]byte(sp.entityID + "\x00" + sp.acsURL))
+	sp.replayNS = "entrasaml/replay/" + hex.EncodeToString(h[:12]) + "/"
+
+	data := cfg.Metadata
+	if len(data) == 0 {
+		if cfg.MetadataURL == "" {
+			return nil, newErr(ErrConfig, "one of Metadata and MetadataURL is required")
+		}
+		data, err = fetchMetadata(ctx, sp.httpClient, cfg.MetadataURL)
+		if err != nil {
+			return nil, err
+		}
+	}
+	st, err := newIdPState(data, sp.now())
+	if err != nil {
+		return nil, err
+	}
+	sp.idp.Store(st)
+	return sp, nil
+}
+
+func checkKey(key crypto.Signer, cert *x509.Certificate) error {
+	if key == nil {
+		if cert != nil {
+			return newErr(ErrConfig, "Certificate is set without Key")
+		}
+		return nil
+	}
+	pub, ok := key.Public().(*rsa.PublicKey)
+	if !ok || pub.N.BitLen() < 2048 {
+		return newErr(ErrConfig, "Key must be an RSA key of at least 2048 bits")
+	}
+	if cert != nil {
+		if cp, ok := cert.PublicKey.(*rsa.PublicKey); !ok || !cp.Equal(pub) {
+			return newErr(ErrConfig, "Certificate does not match Key")
+		}
+	}
+	return nil
+}
+
+func newIdPState(data []byte, now time.Time) (*idpState, error) {
+	md, err := parseMetadata(data, now)
+	if err != nil {
+		return nil, err
+	}
+	signOn, err := url.Parse(md.SignOnURL)
+	if err != nil {
+		return nil, wrapErr(ErrMetadata, err, "the sign-on URL cannot be parsed")
+	}
+	st := &idpState{md: md, signOn: signOn}
+	for _, c := range md.Certificates {
+		if usableKey(c) {
+			st.certs = append(st.certs, c)
+		}
+	}
+	return st, nil
+}
+
+// fetchMetadata GETs the metadata document at u.
+func fetchMetadata(ctx context.Context, client *http.Client, u string) ([]byte, error) {
+	if !isHTTPURL(u) {
+		return nil, newErr(ErrConfig, "MetadataURL must be an absolute http(s) URL")
+	}
+	ctx, cancel := context.WithTimeout(ctx, DefaultMetadataTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, wrapErr(ErrMetadata, err, "building the metadata request")
+	}
+	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml, text/xml")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, wrapErr(ErrMetadata, err, "fetching the metadata URL")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, newErr(ErrMetadata, "fetching the metadata URL: HTTP status %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxMetadataSize+1))
+	if err != nil {
+		return nil, wrapErr(ErrMetadata, err, "reading the metadata")
+	}
+	if len(data) > MaxMetadataSize {
+		return nil, &Error{Err: ErrMetadata, Reason: fmt.Sprintf("the metadata is larger than %d bytes", MaxMetadataSize), large: true}
+	}
+	return data, nil
+}
+
+// EntityID returns the SP's Identifier (Entity ID).
+func (sp *SP) EntityID() string { return sp.entityID }
+
+// ACSURL returns the Assertion Consumer Service URL (Entra's Reply URL):
+// BaseURL + "/saml/acs".
+func (sp *SP) ACSURL() string { return sp.acsURL }
+
+// IdPMetadata returns the IdP metadata in use. The result is shared: do
+// not modify it.
+func (sp *SP) IdPMetadata() *IdPMetadata { return sp.idp.Load().md }

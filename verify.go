@@ -1,0 +1,275 @@
+package entrasaml
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/beevik/etree"
+)
+
+// Verify checks a SAML Response posted to the ACS and returns the Session it
+// establishes. samlResponse is the SAMLResponse form value exactly as posted
+// (base64); requestIDs are the IDs of the AuthnRequests this browser has
+// outstanding (from [SP.AuthnRequestURL]).
+//
+// It fails closed, in this order:
+//   - input: at most Config.MaxResponseSize bytes, strict base64, one
+//     well-formed XML document with no DTD or entity declarations, no
+//     trailing content and bounded depth (ErrMalformed);
+//   - status: a non-Success status is a [*StatusError];
+//   - structure: exactly one Assertion, a direct child of the Response;
+//     no EncryptedAssertion (not supported yet: ErrMalformed); Signatures
+//     only as direct children of the Response or the Assertion; unique,
+//     unqualified IDs (ErrInvalidSignature);
+//   - signatures: the Response, the Assertion or both are signed (Entra's
+//     three options); each signature present must verify, with exactly one
+//     Reference to its parent's ID, enveloped-signature + exclusive c14n
+//     transforms, RSA-SHA256/384/512 (RSA-SHA1 only with
+//     Config.AllowSHA1), an RSA key of at least 2048 bits from a
+//     currently valid certificate in the IdP metadata (ErrInvalidSignature,
+//     ErrUnknownSigner). A certificate in the message's KeyInfo is only
+//     used to pick among the metadata's certificates, never trusted;
+//   - protocol, reading only what a verified signature covers: Version
+//     2.0, Issuers (ErrIssuerMismatch), Destination and Recipient
+//     (ErrDestinationMismatch), InResponseTo (ErrRequestIDMismatch,
+//     ErrUnsolicited), NotBefore/NotOnOrAfter with Config.ClockSkew
+//     (ErrNotYetValid, ErrExpired), Audience (ErrAudienceMismatch);
+//   - replay: the assertion ID is recorded in Config.Store until it would
+//     expire; a second use is ErrReplay, a Store failure ErrStore.
+func (sp *SP) Verify(ctx context.Context, samlResponse string, requestIDs ...string) (*Session, error) {
+	now := sp.now()
+	s, replayUntil, err := sp.verify(sp.idp.Load(), samlResponse, requestIDs, now)
+	if err != nil {
+		return nil, err
+	}
+	ttl := replayUntil.Sub(now)
+	if ttl < time.Second {
+		ttl = time.Second
+	}
+	h := sha256.Sum256([]byte(s.Issuer + "\x00" + s.AssertionID))
+	fresh, err := sp.store.SetIfAbsent(ctx, sp.replayNS+hex.EncodeToString(h[:16]), []byte{1}, ttl)
+	if err != nil {
+		return nil, wrapErr(ErrStore, err, "recording the assertion ID for replay detection")
+	}
+	if !fresh {
+		return nil, newErr(ErrReplay, "assertion %s was already used", quote(s.AssertionID))
+	}
+	return s, nil
+}
+
+// verify is the pure part of Verify: everything but the replay cache. It
+// returns the session and until when its assertion must be remembered.
+func (sp *SP) verify(st *idpState, samlResponse string, requestIDs []string, now time.Time) (*Session, time.Time, error) {
+	var zero time.Time
+	if len(samlResponse) > sp.maxSize {
+		return nil, zero, &Error{Err: ErrMalformed, Reason: fmt.Sprintf("SAMLResponse is larger than %d bytes", sp.maxSize), large: true}
+	}
+	if samlResponse == "" {
+		return nil, zero, newErr(ErrMalformed, "empty SAMLResponse")
+	}
+	raw, err := base64.StdEncoding.Strict().DecodeString(samlResponse)
+	if err != nil {
+		return nil, zero, wrapErr(ErrMalformed, err, "SAMLResponse is not valid base64")
+	}
+	root, err := parseXML(raw, ErrMalformed)
+	if err != nil {
+		return nil, zero, err
+	}
+	if !is(root, nsProtocol, "Response") {
+		return nil, zero, newErr(ErrMalformed, "the root element is not a SAML protocol Response")
+	}
+	if v := attrValue(root, "Version"); v != "2.0" {
+		return nil, zero, newErr(ErrMalformed, "Response Version is not 2.0")
+	}
+	if err := checkStatus(root); err != nil {
+		return nil, zero, err
+	}
+
+	doc, err := scan(root)
+	if err != nil {
+		return nil, zero, err
+	}
+
+	// Verify every signature present; read only from verified copies.
+	resp, assertion := root, doc.assertion
+	if doc.respSig == nil && doc.assertionSig == nil {
+		return nil, zero, newErr(ErrInvalidSignature, "neither the Response nor the Assertion is signed")
+	}
+	if doc.respSig != nil {
+		if resp, err = sp.verifySignature(st, root, doc.respSig, now); err != nil {
+			return nil, zero, err
+		}
+		as := children(resp, nsAssertion, "Assertion")
+		if len(as) != 1 {
+			return nil, zero, newErr(ErrInvalidSignature, "the signed Response does not hold exactly one Assertion")
+		}
+		assertion = as[0]
+	}
+	if doc.assertionSig != nil {
+		if assertion, err = sp.verifySignature(st, doc.assertion, doc.assertionSig, now); err != nil {
+			return nil, zero, err
+		}
+	}
+
+	respIRT, err := sp.checkResponse(resp, st.md.EntityID, doc.respSig != nil)
+	if err != nil {
+		return nil, zero, err
+	}
+	return sp.checkAssertion(assertion, st.md.EntityID, respIRT, requestIDs, now)
+}
+
+// checkStatus returns a *StatusError for any status but Success.
+func checkStatus(root *etree.Element) error {
+	status, ok := child(root, nsProtocol, "Status")
+	if !ok || status == nil {
+		return newErr(ErrMalformed, "the Response has no single Status")
+	}
+	se := &StatusError{}
+	el := status
+	for depth := 0; depth < 4; depth++ {
+		code, ok := child(el, nsProtocol, "StatusCode")
+		if !ok || code == nil {
+			break
+		}
+		se.Codes = append(se.Codes, attrValue(code, "Value"))
+		el = code
+	}
+	if len(se.Codes) == 0 {
+		return newErr(ErrMalformed, "the Status has no StatusCode")
+	}
+	if se.Codes[0] == statusSuccess {
+		return nil
+	}
+	if msg, ok := child(status, nsProtocol, "StatusMessage"); ok && msg != nil {
+		m, _ := text(msg)
+		if len(m) > 512 {
+			m = m[:512]
+		}
+		se.Message = m
+		se.Code = aadstsCode.FindString(m)
+	}
+	return se
+}
+
+// docFacts is what scan learns about the whole document.
+type docFacts struct {
+	assertion    *etree.Element // the only Assertion
+	respSig      *etree.Element // ds:Signature child of the Response, or nil
+	assertionSig *etree.Element // ds:Signature child of the Assertion, or nil
+}
+
+// scan enforces the document-wide rules that defeat signature wrapping:
+// one Assertion, a direct child of the Response; Signatures only directly
+// under the Response or that Assertion, one each; IDs unique and never
+// namespace-qualified.
+func scan(root *etree.Element) (*docFacts, error) {
+	var (
+		assertions, encrypted, sigs []*etree.Element
+		ids                         []string
+	)
+	var walk func(el *etree.Element) error
+	walk = func(el *etree.Element) error {
+		for _, a := range el.Attr {
+			if a.Key != "ID" {
+				continue
+			}
+			if a.Space != "" {
+				return newErr(ErrInvalidSignature, "an ID attribute is namespace-qualified")
+			}
+			for _, seen := range ids {
+				if seen == a.Value {
+					return newErr(ErrInvalidSignature, "duplicate ID in the document")
+				}
+			}
+			ids = append(ids, a.Value)
+		}
+		switch el.Tag {
+		case "Assertion":
+			if el.NamespaceURI() == nsAssertion {
+				assertions = append(assertions, el)
+			}
+		case "EncryptedAssertion":
+			if el.NamespaceURI() == nsAssertion {
+				encrypted = append(encrypted, el)
+			}
+		case "Signature":
+			if el.NamespaceURI() == nsDSig {
+				sigs = append(sigs, el)
+			}
+		}
+		for _, tok := range el.Child {
+			if c, ok := tok.(*etree.Element); ok {
+				if err := walk(c); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(root); err != nil {
+		return nil, err
+	}
+
+	if len(encrypted) > 0 {
+		return nil, newErr(ErrMalformed, "EncryptedAssertion is not supported yet: turn off token encryption for the Entra application")
+	}
+	switch {
+	case len(assertions) == 0:
+		return nil, newErr(ErrMalformed, "the Response holds no Assertion")
+	case len(assertions) > 1:
+		return nil, newErr(ErrInvalidSignature, "the document holds %d Assertions (signature wrapping?)", len(assertions))
+	case assertions[0].Parent() != root:
+		return nil, newErr(ErrInvalidSignature, "the Assertion is not a direct child of the Response (signature wrapping?)")
+	}
+	f := &docFacts{assertion: assertions[0]}
+	for _, s := range sigs {
+		var slot **etree.Element
+		switch s.Parent() {
+		case root:
+			slot = &f.respSig
+		case f.assertion:
+			slot = &f.assertionSig
+		default:
+			return nil, newErr(ErrInvalidSignature, "a Signature outside the Response and Assertion (signature wrapping?)")
+		}
+		if *slot != nil {
+			return nil, newErr(ErrInvalidSignature, "more than one Signature on one element")
+		}
+		*slot = s
+	}
+	return f, nil
+}
+
+// checkResponse checks the Response envelope (verified when signed) and
+// returns its InResponseTo.
+func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool) (string, error) {
+	dest, ok := attr(resp, "Destination")
+	switch {
+	case !ok && signed:
+		// SAML Bindings 3.5.5.2: a signed message must carry Destination.
+		return "", newErr(ErrDestinationMismatch, "the signed Response has no Destination (want %s)", sp.acsURL)
+	case ok && dest != sp.acsURL:
+		return "", newErr(ErrDestinationMismatch, "Response Destination is not the ACS URL %s", sp.acsURL)
+	}
+	if iss, ok := child(resp, nsAssertion, "Issuer"); !ok {
+		return "", newErr(ErrMalformed, "the Response has several Issuers")
+	} else if iss != nil {
+		v, _ := trimmedText(iss)
+		if v != issuer {
+			return "", newErr(ErrIssuerMismatch, "Response Issuer is not the IdP's entity ID %s", issuer)
+		}
+	}
+	return attrValue(resp, "InResponseTo"), nil
+}
+
+// quote formats a value for an error Reason: quoted, escaped, truncated.
+func quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
