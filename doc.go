@@ -1,0 +1,88 @@
+// Package entrasaml lets a Go web application offer "Sign in with Microsoft
+// Entra ID" over SAML 2.0, as a service provider (SP) for one or many Entra
+// enterprise applications.
+//
+// # Overview
+//
+// One [SP] serves one Entra enterprise application (for a SaaS vendor: one
+// customer tenant). [New] loads the application's Federation Metadata XML
+// and fails fast on anything unusable. [SP.AuthnRequestURL] starts
+// SP-initiated sign-in with an HTTP-Redirect AuthnRequest; [SP.Verify]
+// checks the Response that Entra posts to the ACS URL and returns a
+// [Session]. Neither touches net/http: the verification core is pure, with
+// one clock (Config.Now) and one place that remembers (Config.Store).
+//
+//	sp, err := entrasaml.New(ctx, entrasaml.Config{
+//		EntityID:    "https://acme.vendor.example/saml",
+//		BaseURL:     "https://acme.vendor.example",
+//		MetadataURL: entrasaml.EntraMetadataURL(tenantID, appID),
+//	})
+//	u, requestID, err := sp.AuthnRequestURL("/orders")   // redirect the browser to u
+//	session, err := sp.Verify(ctx, r.PostFormValue("SAMLResponse"), requestID)
+//
+// # Entra setup
+//
+// In the Entra admin center, Enterprise applications > New application >
+// Create your own application, then Single sign-on > SAML. In "Basic SAML
+// Configuration":
+//
+//   - Identifier (Entity ID): Config.EntityID.
+//   - Reply URL (Assertion Consumer Service URL): [SP.ACSURL], that is
+//     Config.BaseURL + "/saml/acs".
+//   - Sign on URL: the app's page that starts sign-in. Set it: without it,
+//     My Apps tiles and "Test this application" post unsolicited responses,
+//     which Verify refuses unless Config.AllowIdPInitiated is set.
+//   - Logout URL: Config.BaseURL + "/saml/logout".
+//
+// Then copy the "App Federation Metadata Url" (it ends in ?appid=…) into
+// Config.MetadataURL, or download the Federation Metadata XML into
+// Config.Metadata. Do not use the tenant-level metadata: it lacks the
+// application's own SAML signing certificate, and every response then fails
+// with [ErrUnknownSigner]. Any of Entra's signing options works ("Sign SAML
+// assertion", the default; "Sign SAML response"; "Sign SAML response and
+// assertion"), with SHA-256; SHA-1 needs Config.AllowSHA1.
+//
+// # Security model
+//
+// The ACS endpoint is the front door to every account, so Verify trusts
+// nothing it has not verified and fails closed:
+//
+//   - Keys come only from the IdP metadata. A certificate in a message's
+//     KeyInfo only selects among them; an unknown one is [ErrUnknownSigner].
+//   - The signed element is verified with goxmldsig on a detached copy, and
+//     every value is read from what the signature covers, parsed again from
+//     the digested canonical bytes. Signature wrapping is refused by
+//     structure: one Assertion, a direct child of the Response; Signatures
+//     only directly on the Response or that Assertion, with one Reference to
+//     their parent's own ID; IDs unique and unqualified.
+//   - Text is read whole: a comment or entity inside a NameID or attribute
+//     value never truncates it.
+//   - The algorithms are pinned: enveloped-signature + exclusive c14n, no
+//     comments, XPath or XSLT; RSA-SHA256/384/512 with a key of at least
+//     2048 bits; SHA-1 only on request.
+//   - Input is bounded before it is decoded (Config.MaxResponseSize), the
+//     base64 is strict, and DTDs, entity declarations, trailing content and
+//     deep nesting are refused, so entity expansion and external entities
+//     cannot happen.
+//   - Responses must answer a request this browser made (InResponseTo), be
+//     addressed to this SP (Destination, Recipient, Audience), come from
+//     this IdP (Issuer), be within their validity window (with
+//     Config.ClockSkew), and be used once (Config.Store).
+//
+// Every failure is an [*Error] that matches exactly one sentinel with
+// [errors.Is] and says in Reason what failed, for logs; show users a
+// generic page. A non-Success status from Entra is a [*StatusError] with
+// the AADSTS code, which is safe to show, and a hint for the administrator.
+//
+// # Several instances
+//
+// The default [MemoryStore] remembers used assertions in one process. Behind
+// a load balancer, give every instance the same shared Store, or a replay
+// posted to another instance is accepted.
+//
+// # Testing
+//
+// Package github.com/entrasaml/entrasaml/entratest is a fake Entra tenant
+// for tests: signed metadata, Entra-shaped responses with every signing
+// option, and an httptest server with a sign-on endpoint.
+package entrasaml
