@@ -81,6 +81,9 @@ func parseMetadata(data []byte, now time.Time) (*IdPMetadata, error) {
 		return nil, newErr(ErrMetadata, "this is an HTML page, not federation metadata: check the URL "+
 			"(Entra's app federation metadata URL ends in federationmetadata.xml?appid=<application id>)")
 	}
+	if t := bytes.TrimLeft(bytes.TrimPrefix(data, utf8BOM), " \t\r\n"); len(t) == 0 || t[0] != '<' {
+		return nil, newErr(ErrMetadata, "this is not XML: give the Federation Metadata XML document (or its URL)")
+	}
 	root, err := parseXML(data, ErrMetadata)
 	if err != nil {
 		return nil, err
