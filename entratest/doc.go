@@ -1,0 +1,58 @@
+// Package entratest is a fake Microsoft Entra ID SAML identity provider for
+// tests, shaped like net/http/httptest. It produces what a real Entra
+// enterprise application produces, byte for byte where it matters:
+// federation metadata (with the byte-order mark, the WS-Federation role
+// descriptors and one key descriptor per certificate during rollover) and
+// SAML responses (unprefixed default-namespace assertion, Entra's claim
+// names, enveloped exclusive-c14n signatures on the assertion, the response
+// or both, SHA-256 or SHA-1), plus Entra's error responses.
+//
+// # Testing a service provider
+//
+// Create an [IdP], give its metadata to the service provider as an admin
+// would paste the "App Federation Metadata Url" or upload the XML, then
+// post responses to the service provider's ACS endpoint:
+//
+//	idp, err := entratest.New(entratest.Options{})
+//	// ... configure the SP with idp.Metadata() (or a Server's MetadataURL)
+//	resp, err := idp.Response(entratest.Response{
+//		ACSURL:       "https://app.example/saml/acs",
+//		Audience:     "https://app.example/saml", // the SP's Identifier
+//		InResponseTo: requestID,                  // "" for IdP-initiated
+//		User:         entratest.User{ObjectID: oid, UPN: "adele@contoso.example"},
+//	})
+//	form := url.Values{"SAMLResponse": {resp}, "RelayState": {relayState}}
+//	// POST form to the ACS, e.g. with httptest.NewRecorder and the SP's handler.
+//
+// Zero fields of [Response] take Entra's defaults (issued now, valid one
+// hour, bearer confirmation five minutes, assertion signed with RSA-SHA256).
+// Set fields to build the negative cases: an expired or future response,
+// another audience or recipient, a response signed with a foreign [Key],
+// [SignNone], [SignResponse] or SHA-1 for an SP that must refuse them.
+// [IdP.ResponseXML] returns the document before base64 so a test can
+// tamper with it after signing. [IdP.ErrorResponse] builds the unsigned
+// failure responses ("AADSTS50105: ..."). Options.Now pins the clock.
+//
+// Key rollover: [IdP.AddKey] publishes a second certificate, [IdP.UseKey]
+// switches signing to it, [IdP.RemoveKey] retires the old one.
+//
+// # Testing over HTTP
+//
+// [NewServer] starts an httptest server that plays login.microsoftonline.com:
+// it serves the app federation metadata at [IdP.MetadataURL] and answers a
+// redirect-binding AuthnRequest at [IdP.SignOnURL] by signing in the
+// [Server.User] at once and returning Entra's auto-submitting form, the way
+// a browser would see it. Close it when done.
+//
+// # Fidelity and limits
+//
+// Namespaces are written as on the wire (http://, never the https:// of
+// Microsoft's documentation samples). Entity IDs are
+// "https://sts.windows.net/<tenant>/" with the trailing slash. The fake
+// does not encrypt assertions, does not implement single logout, and does
+// not check Identifiers or Reply URLs against a registration. Its keys are
+// for tests only.
+//
+// The package has no package-level mutable state: every IdP and Server is
+// independent, so tests can run in parallel.
+package entratest

@@ -1,0 +1,313 @@
+package entratest
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/beevik/etree"
+)
+
+// Size limits of the sign-on endpoint.
+const (
+	maxEncodedRequest  = 64 << 10  // SAMLRequest, base64
+	maxInflatedRequest = 256 << 10 // AuthnRequest XML after DEFLATE
+)
+
+// Server is a fake Entra login host for tests, shaped like
+// httptest.Server: an [IdP] served over HTTP on a loopback address. It
+// serves
+//
+//   - GET /{tenant}/federationmetadata/2007-06/federationmetadata.xml
+//     (any query, path case-insensitive): [IdP.Metadata], as application/xml;
+//   - GET /{tenant}/saml2?SAMLRequest=...&RelayState=... (HTTP-Redirect
+//     binding) and POST /{tenant}/saml2 (HTTP-POST binding): signs the
+//     current user in at once and answers with Entra's auto-submitting form
+//     that posts a SAMLResponse (assertion signed with SHA-256) and the
+//     RelayState to the request's AssertionConsumerServiceURL.
+//
+// The sign-on endpoint answers 400 with an HTML page naming the AADSTS code
+// Entra would show when the request is malformed, has an ID starting with a
+// digit (AADSTS7500529), no Issuer, no AssertionConsumerServiceURL (the fake
+// knows no registered Reply URL), a Destination other than SignOnURL
+// (AADSTS75008), or a NameIDPolicy Format Entra refuses (AADSTS75016). It
+// does not check Issuer and ACS URL against a registration, and always
+// sends the default NameID (the user's UPN in emailAddress format). Logout
+// requests are not supported. An unknown tenant in the path gets 404.
+//
+// A Server is safe for concurrent use.
+type Server struct {
+	*IdP
+
+	// URL is the base URL of the server, of the form http://ipaddr:port
+	// with no trailing slash. It is also the IdP's LoginURL.
+	URL string
+
+	ts   *httptest.Server
+	page *template.Template
+
+	mu   sync.Mutex
+	user User
+}
+
+// NewServer starts and returns a Server for a new IdP with default
+// [Options]. The caller should call Close when finished, to shut it down.
+// Like httptest.NewServer, it panics if it cannot start (for example if the
+// default key cannot be generated).
+func NewServer() *Server {
+	s, err := NewServerWith(Options{})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// NewServerWith starts and returns a Server for an IdP configured by opts.
+// opts.LoginURL is ignored: the IdP's LoginURL is the server's URL.
+// NewServerWith fails as [New]; like httptest.NewServer, it panics if it
+// cannot listen on a loopback port.
+//
+// The signed-in user is a demo user (Adele Vance, UPN
+// "AdeleV@<first 8 characters of the tenant id>.onmicrosoft.com", random
+// object id, one random group); change it with SetUser.
+func NewServerWith(opts Options) (*Server, error) {
+	opts.LoginURL = ""
+	idp, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		IdP:  idp,
+		page: template.Must(template.New("page").Parse(pageTemplate)),
+		user: demoUser(idp.TenantID()),
+	}
+	s.ts = httptest.NewServer(s.handler())
+	s.URL = s.ts.URL
+	idp.SetLoginURL(s.URL)
+	return s, nil
+}
+
+// Close shuts down the server and blocks until all outstanding requests on
+// it have completed.
+func (s *Server) Close() { s.ts.Close() }
+
+// Client returns an HTTP client configured for requests to the server.
+func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// SetUser sets the user the sign-on endpoint signs in from now on.
+func (s *Server) SetUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user = cloneUser(u)
+}
+
+// User returns the user the sign-on endpoint signs in.
+func (s *Server) User() User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cloneUser(s.user)
+}
+
+func (s *Server) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tenant, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		rest = strings.ToLower(rest)
+		if rest != "saml2" && rest != "federationmetadata/2007-06/federationmetadata.xml" {
+			http.NotFound(w, r)
+			return
+		}
+		if !strings.EqualFold(tenant, s.TenantID()) {
+			s.errorPage(w, http.StatusNotFound, fmt.Sprintf("AADSTS90002: Tenant '%s' not found.", tenant))
+			return
+		}
+		switch {
+		case rest == "saml2" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+			s.serveSignOn(w, r)
+		case rest != "saml2" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+			_, _ = w.Write(s.Metadata())
+		default:
+			w.Header().Set("Allow", "GET")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		}
+	})
+}
+
+// serveSignOn answers an AuthnRequest with the auto-posting form.
+func (s *Server) serveSignOn(w http.ResponseWriter, r *http.Request) {
+	var encoded, relayState string
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 2*maxEncodedRequest)
+		encoded, relayState = r.PostFormValue("SAMLRequest"), r.PostFormValue("RelayState")
+	} else {
+		q := r.URL.Query()
+		encoded, relayState = q.Get("SAMLRequest"), q.Get("RelayState")
+	}
+	if encoded == "" {
+		s.errorPage(w, http.StatusBadRequest, "AADSTS750054: SAMLRequest or SAMLResponse must be present as query string parameters in HTTP request for SAML Redirect binding.")
+		return
+	}
+	raw, err := decodeRequest(encoded, r.Method == http.MethodGet)
+	if err != nil {
+		s.errorPage(w, http.StatusBadRequest, "AADSTS750036: Unable to parse the SAML request: "+err.Error()+".")
+		return
+	}
+	req, msg := parseAuthnRequest(raw)
+	if req == nil {
+		s.errorPage(w, http.StatusBadRequest, msg)
+		return
+	}
+	if req.destination != "" && req.destination != s.SignOnURL() {
+		s.errorPage(w, http.StatusBadRequest, fmt.Sprintf("AADSTS75008: The request destination '%s' does not match the SAML endpoint '%s'.", req.destination, s.SignOnURL()))
+		return
+	}
+	resp, err := s.Response(Response{
+		ACSURL:       req.acsURL,
+		Audience:     audienceFor(req.issuer),
+		InResponseTo: req.id,
+		User:         s.User(),
+	})
+	if err != nil {
+		s.errorPage(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = s.page.ExecuteTemplate(w, "post", struct{ ACS, SAMLResponse, RelayState string }{req.acsURL, resp, relayState})
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	_ = s.page.ExecuteTemplate(w, "error", msg)
+}
+
+// authnRequest holds what the fake reads from an AuthnRequest.
+type authnRequest struct {
+	id, issuer, acsURL, destination string
+}
+
+// decodeRequest undoes base64 and, for the redirect binding, DEFLATE.
+func decodeRequest(encoded string, inflate bool) ([]byte, error) {
+	if len(encoded) > maxEncodedRequest {
+		return nil, errors.New("request too large")
+	}
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return nil, errors.New("the SAMLRequest is not base64 (standard encoding)")
+	}
+	if !inflate {
+		return raw, nil
+	}
+	fr := flate.NewReader(bytes.NewReader(raw))
+	defer fr.Close()
+	xml, err := io.ReadAll(io.LimitReader(fr, maxInflatedRequest+1))
+	if err != nil {
+		return nil, errors.New("the SAMLRequest is not DEFLATE-compressed")
+	}
+	if len(xml) > maxInflatedRequest {
+		return nil, errors.New("request too large")
+	}
+	return xml, nil
+}
+
+// parseAuthnRequest reads an AuthnRequest and applies Entra's checks. On
+// failure it returns the message for the browser, with Entra's AADSTS code.
+func parseAuthnRequest(raw []byte) (*authnRequest, string) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil {
+		return nil, "AADSTS750036: Unable to parse the SAML request: not XML."
+	}
+	root := doc.Root()
+	if root == nil || root.Tag != "AuthnRequest" || root.NamespaceURI() != nsProtocol {
+		return nil, "AADSTS750036: Unable to parse the SAML request: expected a samlp:AuthnRequest (entratest does not support logout)."
+	}
+	req := &authnRequest{
+		id:          root.SelectAttrValue("ID", ""),
+		acsURL:      root.SelectAttrValue("AssertionConsumerServiceURL", ""),
+		destination: root.SelectAttrValue("Destination", ""),
+	}
+	if req.id == "" || req.id[0] >= '0' && req.id[0] <= '9' {
+		return nil, fmt.Sprintf("AADSTS7500529: The value '%s' is not a valid SAML ID. The ID must not begin with a number.", req.id)
+	}
+	for _, c := range root.ChildElements() {
+		switch {
+		case c.Tag == "Issuer" && c.NamespaceURI() == nsAssertion:
+			req.issuer = strings.TrimSpace(c.Text())
+		case c.Tag == "NameIDPolicy" && c.NamespaceURI() == nsProtocol:
+			switch f := c.SelectAttrValue("Format", ""); f {
+			case "", NameIDPersistent, NameIDEmail, NameIDUnspecified, NameIDTransient:
+			default:
+				return nil, fmt.Sprintf("AADSTS75016: The requested NameID format '%s' is not supported.", f)
+			}
+		}
+	}
+	if req.issuer == "" {
+		return nil, "AADSTS700016: Application with identifier '' was not found in the directory: the AuthnRequest has no Issuer."
+	}
+	if req.acsURL == "" {
+		return nil, "AADSTS50011: The request has no AssertionConsumerServiceURL, and entratest knows no registered Reply URL."
+	}
+	return req, ""
+}
+
+// audienceFor returns the Audience Entra sends for an Identifier: the
+// identifier itself when it is a URI, else "spn:" + identifier.
+func audienceFor(identifier string) string {
+	if u, err := url.Parse(identifier); err == nil && u.Scheme != "" {
+		return identifier
+	}
+	return "spn:" + identifier
+}
+
+func demoUser(tenantID string) User {
+	prefix := strings.ToLower(tenantID)
+	if len(prefix) > 8 {
+		prefix = prefix[:8]
+	}
+	domain := prefix + ".onmicrosoft.com"
+	return User{
+		ObjectID:    newGUID(),
+		UPN:         "AdeleV@" + domain,
+		Email:       "AdeleV@" + domain,
+		GivenName:   "Adele",
+		Surname:     "Vance",
+		DisplayName: "Adele Vance",
+		Groups:      []string{newGUID()},
+	}
+}
+
+func cloneUser(u User) User {
+	u.Groups = slices.Clone(u.Groups)
+	u.Roles = slices.Clone(u.Roles)
+	u.AuthMethods = slices.Clone(u.AuthMethods)
+	return u
+}
+
+const pageTemplate = `{{define "post"}}<!DOCTYPE html>
+<html><head><title>Working...</title></head><body>
+<form method="post" action="{{.ACS}}">
+<input type="hidden" name="SAMLResponse" value="{{.SAMLResponse}}">
+{{- if .RelayState}}
+<input type="hidden" name="RelayState" value="{{.RelayState}}">
+{{- end}}
+<noscript><p>Script is disabled. Click Submit to continue.</p><input type="submit" value="Submit"></noscript>
+</form>
+<script>document.forms[0].submit()</script>
+</body></html>
+{{end}}{{define "error"}}<!DOCTYPE html>
+<html><head><title>Sign in to your account</title></head><body>
+<h1>Sorry, but we're having trouble signing you in.</h1>
+<p>{{.}}</p>
+</body></html>
+{{end}}`
