@@ -44,28 +44,29 @@ func (sp *SP) verifySignature(st *idpState, el, sig *etree.Element, now time.Tim
 		return nil, err
 	}
 
-	// Carry the in-scope namespace declarations onto a detached copy, so
-	// that the element canonicalizes as it did when it was signed inside
-	// its document.
+	// goxmldsig verifies a detached copy of el. For it to canonicalize as
+	// the signer did inside the document, el must carry the namespace
+	// declarations in scope from its ancestors, and its KeyInfo, unsigned
+	// and already used to pick the certificate, must go (so goxmldsig
+	// neither parses it again nor uses anything but the certificate given).
+	// Both changes are made in place and undone before returning: cheaper
+	// than one more deep copy of the assertion.
 	nsCtx, err := etreeutils.NSBuildParentContext(el)
 	if err != nil {
 		return nil, wrapErr(ErrInvalidSignature, err, "resolving namespaces of <%s>", el.Tag)
 	}
-	detached, err := etreeutils.NSDetatch(nsCtx, el)
+	shallow := &etree.Element{Space: el.Space, Tag: el.Tag, Attr: el.Attr}
+	withNS, err := etreeutils.NSDetatch(nsCtx, shallow)
 	if err != nil {
 		return nil, wrapErr(ErrInvalidSignature, err, "resolving namespaces of <%s>", el.Tag)
 	}
-	// The KeyInfo is not signed and has served its purpose (picking the
-	// certificate); dropping it stops goxmldsig from parsing it again and
-	// makes it use exactly the certificate given.
-	for _, c := range detached.ChildElements() {
-		if c.Tag == "Signature" && c.NamespaceURI() == nsDSig {
-			for _, k := range c.ChildElements() {
-				if k.Tag == "KeyInfo" {
-					c.RemoveChild(k)
-				}
-			}
-		}
+	savedAttr := el.Attr
+	el.Attr = withNS.Attr
+	defer func() { el.Attr = savedAttr }()
+	if ki, _ := child(sig, nsDSig, "KeyInfo"); ki != nil {
+		i := ki.Index()
+		sig.RemoveChildAt(i)
+		defer sig.InsertChildAt(i, ki)
 	}
 
 	var lastErr error
@@ -73,7 +74,7 @@ func (sp *SP) verifySignature(st *idpState, el, sig *etree.Element, now time.Tim
 		vc := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
 		vc.IdAttribute = "ID"
 		vc.Clock = dsig.NewFakeClockAt(now)
-		verified, err := vc.Validate(detached)
+		verified, err := vc.Validate(el)
 		if err == nil {
 			if attrValue(verified, "ID") != id || verified.Tag != el.Tag || verified.NamespaceURI() != el.NamespaceURI() {
 				return nil, newErr(ErrInvalidSignature, "the verified element is not the signed <%s>", el.Tag)
