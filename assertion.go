@@ -30,6 +30,7 @@ func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, requestID
 	}
 
 	s := &Session{Issuer: issuer, AssertionID: id}
+	var err error
 
 	// Subject: one NameID and one bearer SubjectConfirmation.
 	subject, ok := child(a, nsAssertion, "Subject")
@@ -75,7 +76,7 @@ func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, requestID
 			return nil, zero, newErr(ErrNotYetValid, "SubjectConfirmationData NotBefore %s is in the future (now %s, skew %s)", stamp(nb), stamp(now), sp.skew)
 		}
 	}
-	if err := sp.checkInResponseTo(respIRT, attrValue(scd, "InResponseTo"), requestIDs); err != nil {
+	if s.InResponseTo, err = sp.checkInResponseTo(respIRT, attrValue(scd, "InResponseTo"), requestIDs); err != nil {
 		return nil, zero, err
 	}
 
@@ -147,10 +148,11 @@ func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, requestID
 	return s, replayUntil.Add(sp.skew), nil
 }
 
-// checkInResponseTo matches the response to an outstanding request.
-func (sp *SP) checkInResponseTo(respIRT, scdIRT string, requestIDs []string) error {
+// checkInResponseTo matches the response to an outstanding request and
+// returns the request ID it answers ("" for an allowed unsolicited one).
+func (sp *SP) checkInResponseTo(respIRT, scdIRT string, requestIDs []string) (string, error) {
 	if respIRT != "" && scdIRT != "" && respIRT != scdIRT {
-		return newErr(ErrRequestIDMismatch, "Response and SubjectConfirmationData InResponseTo differ")
+		return "", newErr(ErrRequestIDMismatch, "Response and SubjectConfirmationData InResponseTo differ")
 	}
 	irt := scdIRT
 	if irt == "" {
@@ -158,16 +160,16 @@ func (sp *SP) checkInResponseTo(respIRT, scdIRT string, requestIDs []string) err
 	}
 	if irt == "" {
 		if !sp.allowIdP {
-			return newErr(ErrUnsolicited, "the response answers no request (IdP-initiated); set the Sign-on URL in Entra, or Config.AllowIdPInitiated")
+			return "", newErr(ErrUnsolicited, "the response answers no request (IdP-initiated); set the Sign-on URL in Entra, or Config.AllowIdPInitiated")
 		}
-		return nil
+		return "", nil
 	}
 	for _, id := range requestIDs {
 		if id != "" && id == irt {
-			return nil
+			return irt, nil
 		}
 	}
-	return newErr(ErrRequestIDMismatch, "InResponseTo %s is not among the %d outstanding request IDs", quote(irt), len(requestIDs))
+	return "", newErr(ErrRequestIDMismatch, "InResponseTo %s is not among the %d outstanding request IDs", quote(irt), len(requestIDs))
 }
 
 // checkAudience requires every AudienceRestriction to name this SP, and

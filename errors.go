@@ -49,6 +49,9 @@ var (
 	ErrMetadata = errors.New("entrasaml: unusable IdP metadata")
 	// ErrConfig: an invalid Config given to New.
 	ErrConfig = errors.New("entrasaml: invalid configuration")
+	// ErrNotProvisioned: Config.Provision refused a verified user (no
+	// account in the application, or a deactivated one).
+	ErrNotProvisioned = errors.New("entrasaml: user not provisioned")
 	// ErrStore: the Store failed (for example Redis is down), so the
 	// response could not be checked for replay; nothing was accepted.
 	ErrStore = errors.New("entrasaml: store unavailable")

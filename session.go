@@ -49,6 +49,12 @@ type Session struct {
 	// Issuer is the IdP's entity ID; AssertionID the verified assertion's ID.
 	Issuer      string `json:"issuer"`
 	AssertionID string `json:"assertionID"`
+	// InResponseTo is the ID of the AuthnRequest the assertion answered,
+	// or "" for an IdP-initiated sign-in.
+	InResponseTo string `json:"inResponseTo,omitempty"`
+	// UserID is the host application's own id for the user, set by
+	// Config.Provision; "" otherwise.
+	UserID string `json:"userID,omitempty"`
 
 	// Typed Entra claims; "" or nil when the claim was not sent.
 	TenantID         string   `json:"tenantID,omitempty"`         // ClaimTenantID

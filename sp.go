@@ -80,6 +80,17 @@ type Config struct {
 	Certificate *x509.Certificate
 	// AuthnOptions are the defaults for [SP.AuthnRequestURL].
 	AuthnOptions AuthnOptions
+	// SessionKeys seal the cookies (AES-256-GCM), each SessionKeySize
+	// bytes: the first seals, all open, so keys rotate by prepending a new
+	// one. Instances that share a Store must share the keys. nil: a random
+	// key per SP, so cookies die with the process (one instance only).
+	SessionKeys [][]byte
+	// Provision is called at the ACS after a response verified and before
+	// a session exists. Returning an error refuses the user with a 403
+	// "your account is not set up" page and no session (for users the app
+	// has not provisioned or has deactivated); it may set Session.UserID.
+	// nil: every verified user gets a session.
+	Provision func(ctx context.Context, s *Session) error
 	// Logger receives warnings. nil: slog.Default().
 	Logger *slog.Logger
 }
@@ -108,6 +119,18 @@ type SP struct {
 	metadataURL string
 	httpClient  *http.Client
 	replayNS    string
+
+	// HTTP layer.
+	provision  func(context.Context, *Session) error
+	sealer     *sealer
+	secure     bool   // BaseURL is https
+	basePath   string // BaseURL's path, "" for an origin
+	cookiePath string // "/" or basePath
+	acsPath    string
+	sessNS     string
+	adSession  []byte // AES-GCM additional data: binds cookies to this SP
+	adRequest  []byte
+	sessions   sessionCache
 
 	idp atomic.Pointer[idpState]
 }
@@ -139,6 +162,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		logger:      cfg.Logger,
 		metadataURL: cfg.MetadataURL,
 		httpClient:  cfg.HTTPClient,
+		provision:   cfg.Provision,
 	}
 	if sp.entityID == "" {
 		return nil, newErr(ErrConfig, "EntityID is required")
@@ -192,7 +216,21 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		return nil, err
 	}
 	h := sha256.Sum256([]byte(sp.entityID + "\x00" + sp.acsURL))
-	sp.replayNS = "entrasaml/replay/" + hex.EncodeToString(h[:12]) + "/"
+	spID := hex.EncodeToString(h[:12])
+	sp.replayNS = "entrasaml/replay/" + spID + "/"
+	sp.sessNS = "entrasaml/session/" + spID + "/"
+	sp.adSession = []byte("entrasaml/v1/session\x00" + sp.entityID + "\x00" + sp.acsURL)
+	sp.adRequest = []byte("entrasaml/v1/request\x00" + sp.entityID + "\x00" + sp.acsURL)
+	sp.secure = base.Scheme == "https"
+	sp.basePath = strings.TrimRight(base.Path, "/")
+	sp.cookiePath = sp.basePath
+	if sp.cookiePath == "" {
+		sp.cookiePath = "/"
+	}
+	sp.acsPath = sp.basePath + "/saml/acs"
+	if sp.sealer, err = newSealer(cfg.SessionKeys); err != nil {
+		return nil, err
+	}
 
 	data := cfg.Metadata
 	if len(data) == 0 {

@@ -1,0 +1,149 @@
+package entrasaml
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// SessionKeySize is the size of each Config.SessionKeys entry (AES-256).
+const SessionKeySize = 32
+
+// sealer authenticates and encrypts cookie payloads with AES-256-GCM. The
+// first key seals; every key opens, so keys can be rotated: prepend the new
+// key, keep the old one until the cookies it sealed have expired.
+type sealer struct {
+	aeads []cipher.AEAD
+}
+
+func newSealer(keys [][]byte) (*sealer, error) {
+	if len(keys) == 0 {
+		k := make([]byte, SessionKeySize)
+		rand.Read(k)
+		keys = [][]byte{k}
+	}
+	s := &sealer{}
+	for i, k := range keys {
+		if len(k) != SessionKeySize {
+			return nil, newErr(ErrConfig, "SessionKeys[%d] is %d bytes, want %d", i, len(k), SessionKeySize)
+		}
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, wrapErr(ErrConfig, err, "SessionKeys[%d]", i)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, wrapErr(ErrConfig, err, "SessionKeys[%d]", i)
+		}
+		s.aeads = append(s.aeads, aead)
+	}
+	return s, nil
+}
+
+// seal returns base64url(nonce || AES-GCM(payload, ad)).
+func (s *sealer) seal(payload, ad []byte) string {
+	aead := s.aeads[0]
+	buf := make([]byte, aead.NonceSize(), aead.NonceSize()+len(payload)+aead.Overhead())
+	rand.Read(buf)
+	buf = aead.Seal(buf, buf, payload, ad)
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+var errBadCookie = errors.New("cookie does not authenticate")
+
+// open reverses seal with any key, into dst's spare capacity.
+func (s *sealer) open(dst []byte, value string, ad []byte) ([]byte, error) {
+	if len(value) > 4096 {
+		return nil, errBadCookie
+	}
+	var raw [3072]byte
+	n, err := base64.RawURLEncoding.Decode(raw[:], []byte(value))
+	if err != nil {
+		return nil, errBadCookie
+	}
+	for _, aead := range s.aeads {
+		ns := aead.NonceSize()
+		if n < ns+aead.Overhead() {
+			return nil, errBadCookie
+		}
+		if out, err := aead.Open(dst, raw[:ns], raw[ns:n], ad); err == nil {
+			return out, nil
+		}
+	}
+	return nil, errBadCookie
+}
+
+// Payloads: an 8-byte big-endian expiry (Unix seconds), then fields
+// separated by NUL. Values never contain NUL: IDs are ours, paths are
+// URL-escaped.
+func encodePayload(exp time.Time, fields ...string) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(exp.Unix()))
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, f...)
+	}
+	return b
+}
+
+// decodePayload returns the fields of a payload that has not expired.
+func decodePayload(b []byte, now time.Time, n int) ([]string, bool) {
+	if len(b) < 8 || int64(binary.BigEndian.Uint64(b)) <= now.Unix() {
+		return nil, false
+	}
+	fields := strings.SplitN(string(b[8:]), "\x00", n+1)
+	if len(fields) != n {
+		return nil, false
+	}
+	return fields, true
+}
+
+// safeReturnPath returns p when it is a same-origin relative path (one
+// leading slash, no scheme, no host, no backslash, no control characters,
+// also after percent-decoding), and "/" otherwise. Only such paths are
+// redirected to after sign-in: anything else would be an open redirect.
+func safeReturnPath(p string) string {
+	if !isSafePath(p) {
+		return "/"
+	}
+	// Percent-encoded tricks (/%2F/evil, /%5Cevil) must not survive a
+	// decode by a browser or a proxy either.
+	d := p
+	for range 3 {
+		next, err := url.PathUnescape(d)
+		if err != nil {
+			return "/"
+		}
+		if next == d {
+			return p
+		}
+		if !isSafePath(next) {
+			return "/"
+		}
+		d = next
+	}
+	return "/"
+}
+
+func isSafePath(p string) bool {
+	if len(p) == 0 || len(p) > 2048 || p[0] != '/' {
+		return false
+	}
+	if len(p) > 1 && (p[1] == '/' || p[1] == '\\') {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && u.Opaque == ""
+}

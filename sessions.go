@@ -1,0 +1,137 @@
+package entrasaml
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+)
+
+// Sessions live in the Store, keyed by a random 256-bit ID; the browser
+// holds only that ID, sealed with Config.SessionKeys (AES-256-GCM) and bound
+// to this SP, in a SameSite=Lax cookie of about 100 bytes. So a user with
+// 150 groups fits any browser, sign-out ends the session everywhere (a
+// copied cookie finds nothing), and every instance sharing the Store and
+// the keys accepts it.
+
+// startSession stores s and sets the session cookie.
+func (sp *SP) startSession(ctx context.Context, w http.ResponseWriter, s *Session) error {
+	now := sp.now()
+	ttl := s.ExpiresAt.Sub(now)
+	if ttl <= 0 {
+		return newErr(ErrExpired, "the session would expire at once")
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return wrapErr(ErrMalformed, err, "encoding the session")
+	}
+	id := randomID()
+	if err := sp.store.Set(ctx, sp.sessNS+id, raw, ttl); err != nil {
+		return wrapErr(ErrStore, err, "saving the session")
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: sp.sealer.seal(encodePayload(s.ExpiresAt, id), sp.adSession),
+		Path: sp.cookiePath, MaxAge: int(ttl.Seconds()), HttpOnly: true, Secure: sp.secure, SameSite: http.SameSiteLaxMode,
+	})
+	return nil
+}
+
+// sessionID returns the session ID of r's cookie, or "" when there is no
+// valid, unexpired one.
+func (sp *SP) sessionID(r *http.Request) string {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return ""
+	}
+	var buf [96]byte
+	payload, err := sp.sealer.open(buf[:0], c.Value, sp.adSession)
+	if err != nil {
+		return ""
+	}
+	f, ok := decodePayload(payload, sp.now(), 1)
+	if !ok {
+		return ""
+	}
+	return f[0]
+}
+
+// sessionFromRequest returns r's session, nil when there is none, or an
+// ErrStore error when the Store cannot be asked.
+func (sp *SP) sessionFromRequest(r *http.Request) (*Session, error) {
+	id := sp.sessionID(r)
+	if id == "" {
+		return nil, nil
+	}
+	raw, found, err := sp.store.Get(r.Context(), sp.sessNS+id)
+	if err != nil {
+		return nil, wrapErr(ErrStore, err, "loading the session")
+	}
+	if !found {
+		return nil, nil // signed out, or expired
+	}
+	s := sp.sessions.decode(id, raw)
+	if s == nil || !sp.now().Before(s.ExpiresAt) {
+		return nil, nil
+	}
+	return s, nil
+}
+
+// Session returns the session of r's cookie, or nil when r has none.
+func (sp *SP) Session(r *http.Request) (*Session, error) { return sp.sessionFromRequest(r) }
+
+// EndSession signs the browser out of this application: it deletes the
+// session from the Store (so a copy of the cookie stops working, on every
+// instance) and clears the cookie. It does not sign the user out of Entra.
+func (sp *SP) EndSession(w http.ResponseWriter, r *http.Request) error {
+	if id := sp.sessionID(r); id != "" {
+		sp.sessions.forget(id)
+		if err := sp.store.Delete(r.Context(), sp.sessNS+id); err != nil {
+			return wrapErr(ErrStore, err, "deleting the session")
+		}
+	}
+	sp.clearCookie(w, sessionCookie, sp.cookiePath)
+	return nil
+}
+
+// sessionCache keeps decoded sessions, so that a signed-in request costs a
+// Store lookup and a byte comparison instead of a JSON decode. The Store
+// stays the authority: an entry is used only while its bytes equal the
+// Store's.
+type sessionCache struct {
+	mu sync.Mutex
+	m  map[string]cachedSession
+}
+
+type cachedSession struct {
+	raw []byte
+	s   *Session
+}
+
+const sessionCacheSize = 4096
+
+func (c *sessionCache) decode(id string, raw []byte) *Session {
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && bytes.Equal(e.raw, raw) {
+		return e.s
+	}
+	s := new(Session)
+	if err := json.Unmarshal(raw, s); err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= sessionCacheSize {
+		c.m = make(map[string]cachedSession)
+	}
+	c.m[id] = cachedSession{raw: raw, s: s}
+	c.mu.Unlock()
+	return s
+}
+
+func (c *sessionCache) forget(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}

@@ -1,0 +1,47 @@
+package entrasaml
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net/http"
+)
+
+// Metadata returns the SP's SAML metadata, for an administrator to upload
+// in the Entra application's "Basic SAML Configuration" (Upload metadata
+// file): the EntityID, the ACS (HTTP-POST), the logout URL (HTTP-Redirect)
+// and, when Config.Certificate is set, the signing certificate.
+func (sp *SP) Metadata() []byte {
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	b.WriteString(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="`)
+	xmlEscape(&b, sp.entityID)
+	b.WriteString(`">` + "\n" + `  <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"`)
+	if sp.key != nil {
+		b.WriteString(` AuthnRequestsSigned="true"`)
+	}
+	b.WriteString(` WantAssertionsSigned="true">` + "\n")
+	if sp.cert != nil {
+		b.WriteString(`    <md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>`)
+		b.WriteString(base64.StdEncoding.EncodeToString(sp.cert.Raw))
+		b.WriteString(`</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>` + "\n")
+	}
+	b.WriteString(`    <md:SingleLogoutService Binding="` + bindingRedirect + `" Location="`)
+	xmlEscape(&b, sp.LogoutURL())
+	b.WriteString(`"/>` + "\n" + `    <md:AssertionConsumerService Binding="` + bindingPOST + `" Location="`)
+	xmlEscape(&b, sp.acsURL)
+	b.WriteString(`" index="0" isDefault="true"/>` + "\n  </md:SPSSODescriptor>\n</md:EntityDescriptor>\n")
+	return b.Bytes()
+}
+
+// LogoutURL returns the SP's logout URL: BaseURL + "/saml/logout".
+func (sp *SP) LogoutURL() string { return sp.baseURL + "/saml/logout" }
+
+func (sp *SP) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the metadata URL", r.Method))
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Write(sp.Metadata())
+}
