@@ -119,6 +119,12 @@ func (sp *SP) verify(st *idpState, samlResponse string, requestIDs []string, now
 	if err != nil {
 		return nil, zero, err
 	}
+	if doc.respSig == nil {
+		// Unsigned, the envelope's InResponseTo proves nothing: it must
+		// not turn a signed unsolicited assertion into a solicited one.
+		// The signed SubjectConfirmationData's InResponseTo decides.
+		respIRT = ""
+	}
 	return sp.checkAssertion(assertion, st.md.EntityID, respIRT, requestIDs, now)
 }
 
