@@ -45,6 +45,13 @@ type Config struct {
 	// DefaultMetadataTimeout deadline and a MaxMetadataSize limit. One of
 	// Metadata and MetadataURL is required.
 	MetadataURL string
+	// MetadataMaxAge is how old metadata fetched from MetadataURL may get
+	// before a request refreshes it. 0: DefaultMetadataMaxAge (24 h).
+	MetadataMaxAge time.Duration
+	// MetadataRefreshInterval rate-limits refreshes triggered by a response
+	// signed with a certificate the metadata lacks (as right after an Entra
+	// key rollover). 0: DefaultMetadataRefreshInterval (5 min).
+	MetadataRefreshInterval time.Duration
 	// HTTPClient fetches MetadataURL. nil: a client with a
 	// DefaultMetadataTimeout timeout.
 	HTTPClient *http.Client
@@ -116,9 +123,12 @@ type SP struct {
 	authn     AuthnOptions
 	logger    *slog.Logger
 
-	metadataURL string
-	httpClient  *http.Client
-	replayNS    string
+	metadataURL         string
+	metadataMaxAge      time.Duration
+	metadataMinInterval time.Duration
+	refresher           refresher
+	httpClient          *http.Client
+	replayNS            string
 
 	// HTTP layer.
 	provision  func(context.Context, *Session) error
@@ -137,9 +147,10 @@ type SP struct {
 
 // idpState is one immutable snapshot of the IdP's metadata.
 type idpState struct {
-	md     *IdPMetadata
-	signOn *url.URL
-	certs  []*x509.Certificate // usable signing certificates (RSA >= 2048)
+	fetched time.Time // when it was loaded, by Config.Now
+	md      *IdPMetadata
+	signOn  *url.URL
+	certs   []*x509.Certificate // usable signing certificates (RSA >= 2048)
 }
 
 // New validates cfg, loads the IdP metadata (fetching MetadataURL with ctx
@@ -203,6 +214,13 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	if sp.store == nil {
 		sp.store = NewMemoryStore(sp.now)
 	}
+	sp.metadataMaxAge, sp.metadataMinInterval = cfg.MetadataMaxAge, cfg.MetadataRefreshInterval
+	if sp.metadataMaxAge <= 0 {
+		sp.metadataMaxAge = DefaultMetadataMaxAge
+	}
+	if sp.metadataMinInterval <= 0 {
+		sp.metadataMinInterval = DefaultMetadataRefreshInterval
+	}
 	if sp.logger == nil {
 		sp.logger = slog.Default()
 	}
@@ -247,6 +265,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		return nil, err
 	}
 	sp.idp.Store(st)
+	sp.warnExpiring(ctx, st, st.fetched)
 	return sp, nil
 }
 
@@ -278,7 +297,7 @@ func newIdPState(data []byte, now time.Time) (*idpState, error) {
 	if err != nil {
 		return nil, wrapErr(ErrMetadata, err, "the sign-on URL cannot be parsed")
 	}
-	st := &idpState{md: md, signOn: signOn}
+	st := &idpState{md: md, signOn: signOn, fetched: now}
 	for _, c := range md.Certificates {
 		if usableKey(c) {
 			st.certs = append(st.certs, c)

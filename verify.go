@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -42,7 +43,12 @@ import (
 //     expire; a second use is ErrReplay, a Store failure ErrStore.
 func (sp *SP) Verify(ctx context.Context, samlResponse string, requestIDs ...string) (*Session, error) {
 	now := sp.now()
-	s, replayUntil, err := sp.verify(sp.idp.Load(), samlResponse, requestIDs, now)
+	sp.maybeRefresh(ctx, now)
+	st := sp.idp.Load()
+	s, replayUntil, err := sp.verify(st, samlResponse, requestIDs, now)
+	if errors.Is(err, ErrUnknownSigner) && sp.refreshAfterUnknownSigner(ctx, st, now) {
+		s, replayUntil, err = sp.verify(sp.idp.Load(), samlResponse, requestIDs, now)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,160 @@
+package entrasaml
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"sync"
+	"time"
+)
+
+// Defaults for metadata refresh (Config.MetadataURL only).
+const (
+	DefaultMetadataMaxAge          = 24 * time.Hour
+	DefaultMetadataRefreshInterval = 5 * time.Minute
+	certExpiryWarning              = 30 * 24 * time.Hour
+)
+
+// refresher keeps the IdP metadata fresh when it came from a URL: lazily
+// when the copy is older than Config.MetadataMaxAge, and at once (but at
+// most every Config.MetadataRefreshInterval) when a response is signed by a
+// certificate the copy lacks, as Entra does right after a key rollover. One
+// fetch is in flight at a time however many requests ask; a failed or
+// invalid fetch keeps the last good copy and logs a warning. There is no
+// background goroutine: the request that finds the copy stale fetches.
+type refresher struct {
+	mu          sync.Mutex
+	flight      *flight   // the fetch in progress, if any
+	lastAttempt time.Time // start of the last fetch, by Config.Now
+}
+
+type flight struct {
+	done chan struct{}
+	err  error
+}
+
+type refreshMode int
+
+const (
+	refreshStale         refreshMode = iota // skip if in flight or rate-limited
+	refreshUnknownSigner                    // join a fetch in flight; else rate-limited
+	refreshExplicit                         // join a fetch in flight; else fetch
+)
+
+// maybeRefresh refreshes a stale copy. It does not wait for a fetch another
+// request already started: the current copy stays valid meanwhile.
+func (sp *SP) maybeRefresh(ctx context.Context, now time.Time) {
+	if sp.metadataURL != "" && now.Sub(sp.idp.Load().fetched) >= sp.metadataMaxAge {
+		sp.refresh(ctx, now, refreshStale)
+	}
+}
+
+// RefreshMetadata fetches Config.MetadataURL now and, when the document is
+// valid, swaps it in whole. On failure the SP keeps its last good metadata
+// and the error (ErrMetadata, or ErrConfig without a MetadataURL) is
+// returned. Concurrent calls share one fetch.
+func (sp *SP) RefreshMetadata(ctx context.Context) error {
+	if sp.metadataURL == "" {
+		return newErr(ErrConfig, "no MetadataURL to refresh from")
+	}
+	return sp.refresh(ctx, sp.now(), refreshExplicit)
+}
+
+// refreshAfterUnknownSigner is called when a response was signed by a
+// certificate that before lacks. It refreshes (or joins the refresh in
+// flight; at most once per Config.MetadataRefreshInterval otherwise) and
+// reports whether the signing certificates changed, so that verifying the
+// response again is worth it.
+func (sp *SP) refreshAfterUnknownSigner(ctx context.Context, before *idpState, now time.Time) bool {
+	if sp.metadataURL == "" {
+		return false
+	}
+	sp.refresh(ctx, now, refreshUnknownSigner)
+	return !sameCerts(before, sp.idp.Load())
+}
+
+// refresh runs or joins the single fetch, as mode says.
+func (sp *SP) refresh(ctx context.Context, now time.Time, mode refreshMode) error {
+	r := &sp.refresher
+	r.mu.Lock()
+	if f := r.flight; f != nil {
+		r.mu.Unlock()
+		if mode == refreshStale {
+			return nil
+		}
+		select {
+		case <-f.done:
+			return f.err
+		case <-ctx.Done():
+			return wrapErr(ErrMetadata, ctx.Err(), "waiting for the metadata refresh")
+		}
+	}
+	if mode != refreshExplicit && !r.lastAttempt.IsZero() && now.Sub(r.lastAttempt) < sp.metadataMinInterval {
+		r.mu.Unlock()
+		return nil
+	}
+	f := &flight{done: make(chan struct{})}
+	r.flight, r.lastAttempt = f, now
+	r.mu.Unlock()
+
+	f.err = sp.fetchAndSwap(ctx, now)
+	r.mu.Lock()
+	r.flight = nil
+	r.mu.Unlock()
+	close(f.done)
+	return f.err
+}
+
+// fetchAndSwap fetches the metadata and swaps it in when valid; otherwise
+// it keeps the last good copy and logs a warning.
+func (sp *SP) fetchAndSwap(ctx context.Context, now time.Time) error {
+	data, err := fetchMetadata(ctx, sp.httpClient, sp.metadataURL)
+	if err == nil {
+		var st *idpState
+		if st, err = newIdPState(data, now); err == nil {
+			sp.idp.Store(st)
+			sp.warnExpiring(ctx, st, now)
+			return nil
+		}
+	}
+	sp.logger.WarnContext(ctx, "entrasaml: metadata refresh failed; keeping the last good metadata",
+		"url", sp.metadataURL, "err", err, "entity_id", sp.entityID)
+	return err
+}
+
+func sameCerts(a, b *idpState) bool {
+	if len(a.md.Certificates) != len(b.md.Certificates) {
+		return false
+	}
+	for i := range a.md.Certificates {
+		if !bytes.Equal(a.md.Certificates[i].Raw, b.md.Certificates[i].Raw) {
+			return false
+		}
+	}
+	return true
+}
+
+// ExpiringCertificates returns the IdP signing certificates that expire
+// within d of Config.Now (already expired ones included): the ones an
+// administrator must replace soon. The SP also logs a warning for those
+// within 30 days whenever it loads metadata.
+func (sp *SP) ExpiringCertificates(d time.Duration) []*x509.Certificate {
+	limit := sp.now().Add(d)
+	var out []*x509.Certificate
+	for _, c := range sp.idp.Load().md.Certificates {
+		if c.NotAfter.Before(limit) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (sp *SP) warnExpiring(ctx context.Context, st *idpState, now time.Time) {
+	for _, c := range st.md.Certificates {
+		if c.NotAfter.Before(now.Add(certExpiryWarning)) {
+			sp.logger.WarnContext(ctx, "entrasaml: an IdP signing certificate expires soon; "+
+				"create and activate a new SAML signing certificate in the Entra application",
+				"entity_id", sp.entityID, "subject", c.Subject.String(), "not_after", c.NotAfter.UTC().Format(time.RFC3339))
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package entrasaml_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/entratest"
+)
+
+// metadataServer serves an IdP's current metadata like Entra's app
+// federation metadata URL, counting fetches; mode switches it to failing.
+type metadataServer struct {
+	*httptest.Server
+	idp     *entratest.IdP
+	fetches atomic.Int32
+	mu      sync.Mutex
+	mode    string        // "", "down", "html"
+	gate    chan struct{} // when set, fetches wait for it to close
+}
+
+func newMetadataServer(t *testing.T, idp *entratest.IdP) *metadataServer {
+	m := &metadataServer{idp: idp}
+	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.fetches.Add(1)
+		m.mu.Lock()
+		mode, gate := m.mode, m.gate
+		m.mu.Unlock()
+		if gate != nil {
+			<-gate
+		}
+		switch mode {
+		case "down":
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		case "html":
+			w.Write([]byte("<!DOCTYPE html><html><body>Sign in</body></html>"))
+		default:
+			w.Write(m.idp.Metadata())
+		}
+	}))
+	t.Cleanup(m.Close)
+	return m
+}
+
+func (m *metadataServer) set(mode string) { m.mu.Lock(); m.mode = mode; m.mu.Unlock() }
+
+// clock is a settable Config.Now.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+func newKey(t *testing.T) *entratest.Key {
+	t.Helper()
+	k, err := entratest.NewKey(2048, tNow.Add(-time.Hour), tNow.AddDate(3, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// rolloverSetup returns an IdP with key k1, its metadata server, and an SP
+// that loaded the metadata from the URL.
+func rolloverSetup(t *testing.T) (*entratest.IdP, *metadataServer, *entrasaml.SP, *clock) {
+	t.Helper()
+	clk := &clock{now: tNow}
+	idp, err := entratest.New(entratest.Options{Key: newKey(t), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := newMetadataServer(t, idp)
+	sp, err := entrasaml.New(context.Background(), entrasaml.Config{
+		EntityID: tEntityID, BaseURL: tBaseURL, MetadataURL: ms.URL, Now: clk.Now,
+		Store: forgetfulStore{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idp, ms, sp, clk
+}
+
+func verifyWith(t *testing.T, sp *entrasaml.SP, idp *entratest.IdP, key *entratest.Key) error {
+	t.Helper()
+	r := goodResponse()
+	r.Key = key
+	resp, err := idp.Response(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sp.Verify(context.Background(), resp, tReqID)
+	return err
+}
+
+func TestRolloverNewKeyThenSigning(t *testing.T) {
+	t.Parallel()
+	idp, ms, sp, _ := rolloverSetup(t)
+	k1 := idp.SigningKey()
+	k2 := newKey(t)
+	idp.AddKey(k2) // Entra publishes the new certificate ...
+	if err := verifyWith(t, sp, idp, k1); err != nil {
+		t.Fatal(err)
+	}
+	idp.UseKey(k2) // ... and then signs with it
+	if err := verifyWith(t, sp, idp, nil); err != nil {
+		t.Fatalf("response signed with the new key: %v", err)
+	}
+	if n := ms.fetches.Load(); n != 2 {
+		t.Errorf("%d fetches, want 2 (New and one refresh)", n)
+	}
+	if got := len(sp.IdPMetadata().Certificates); got != 2 {
+		t.Errorf("%d certificates after refresh, want 2", got)
+	}
+}
+
+func TestRolloverOldKeyRemovedAfterMaxAge(t *testing.T) {
+	t.Parallel()
+	idp, ms, sp, clk := rolloverSetup(t)
+	k1 := idp.SigningKey()
+	k2 := newKey(t)
+	idp.UseKey(k2)
+	idp.RemoveKey(k1)
+	// Still the old copy: k1 verifies, nothing fetched.
+	if err := verifyWith(t, sp, idp, k1); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(25 * time.Hour)
+	if err := verifyWith(t, sp, idp, k1); !errors.Is(err, entrasaml.ErrUnknownSigner) {
+		t.Errorf("old key after the daily refresh: %v, want ErrUnknownSigner", err)
+	}
+	if err := verifyWith(t, sp, idp, k2); err != nil {
+		t.Errorf("new key: %v", err)
+	}
+	if n := ms.fetches.Load(); n != 2 {
+		t.Errorf("%d fetches, want 2", n)
+	}
+}
+
+func TestRolloverEmergency(t *testing.T) {
+	t.Parallel()
+	idp, _, sp, _ := rolloverSetup(t)
+	k1 := idp.SigningKey()
+	k3 := newKey(t)
+	idp.UseKey(k3)
+	idp.RemoveKey(k1) // no overlap at all
+	if err := verifyWith(t, sp, idp, k3); err != nil {
+		t.Fatalf("emergency roll: %v", err)
+	}
+	if err := verifyWith(t, sp, idp, k1); !errors.Is(err, entrasaml.ErrUnknownSigner) {
+		t.Errorf("retired key: %v", err)
+	}
+}
+
+func TestRolloverMetadataServerFailing(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"down", "html"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			idp, ms, sp, clk := rolloverSetup(t)
+			k1 := idp.SigningKey()
+			k2 := newKey(t)
+			idp.UseKey(k2)
+			ms.set(mode)
+			if err := verifyWith(t, sp, idp, k2); !errors.Is(err, entrasaml.ErrUnknownSigner) {
+				t.Fatalf("new key with the metadata server %s: %v", mode, err)
+			}
+			if err := verifyWith(t, sp, idp, k1); err != nil {
+				t.Errorf("last good metadata lost: %v", err)
+			}
+			// Rate-limited: another unknown signer within 5 minutes does
+			// not fetch again.
+			verifyWith(t, sp, idp, k2)
+			if n := ms.fetches.Load(); n != 2 {
+				t.Errorf("%d fetches, want 2", n)
+			}
+			if err := sp.RefreshMetadata(context.Background()); !errors.Is(err, entrasaml.ErrMetadata) {
+				t.Errorf("RefreshMetadata: %v", err)
+			}
+			// Back up, and past the interval: the new key works.
+			ms.set("")
+			clk.Advance(6 * time.Minute)
+			if err := verifyWith(t, sp, idp, k2); err != nil {
+				t.Errorf("after recovery: %v", err)
+			}
+		})
+	}
+}
+
+func TestRolloverConcurrentOneFetch(t *testing.T) {
+	t.Parallel()
+	idp, ms, sp, _ := rolloverSetup(t)
+	k2 := newKey(t)
+	idp.UseKey(k2)
+	gate := make(chan struct{})
+	ms.mu.Lock()
+	ms.gate = gate
+	ms.mu.Unlock()
+	responses := make([]string, 100)
+	for i := range responses {
+		r := goodResponse()
+		var err error
+		if responses[i], err = idp.Response(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for _, resp := range responses {
+		wg.Go(func() {
+			if _, err := sp.Verify(context.Background(), resp, tReqID); err != nil {
+				failed.Add(1)
+			}
+		})
+	}
+	// Hold the refresh until it has started, so that the calls pile up on
+	// it; then let it finish.
+	for deadline := time.Now().Add(10 * time.Second); ms.fetches.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	wg.Wait()
+	if n := ms.fetches.Load(); n != 2 {
+		t.Errorf("%d fetches for 100 concurrent calls, want 2 (New and one refresh)", n)
+	}
+	if failed.Load() != 0 {
+		t.Errorf("%d of 100 calls failed", failed.Load())
+	}
+}
+
+func TestExpiringCertificates(t *testing.T) {
+	t.Parallel()
+	soon, err := entratest.NewKey(2048, tNow.Add(-time.Hour), tNow.Add(10*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp, err := entratest.New(entratest.Options{Key: soon, Now: func() time.Time { return tNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := newTestSP(t, idp, nil)
+	if got := sp.ExpiringCertificates(30 * 24 * time.Hour); len(got) != 1 {
+		t.Errorf("%d expiring within 30 days, want 1", len(got))
+	}
+	if got := sp.ExpiringCertificates(24 * time.Hour); len(got) != 0 {
+		t.Errorf("%d expiring within a day, want 0", len(got))
+	}
+}
