@@ -43,7 +43,9 @@ type Config struct {
 	// MetadataURL is the app federation metadata URL ([EntraMetadataURL]),
 	// fetched by New when Metadata is empty, with HTTPClient, a
 	// DefaultMetadataTimeout deadline and a MaxMetadataSize limit. One of
-	// Metadata and MetadataURL is required.
+	// Metadata and MetadataURL is required. With a MetadataURL the SP keeps
+	// the metadata fresh: see MetadataMaxAge, MetadataRefreshInterval and
+	// [SP.RefreshMetadata]. When both are set, Metadata is the first copy.
 	MetadataURL string
 	// MetadataMaxAge is how old metadata fetched from MetadataURL may get
 	// before a request refreshes it. 0: DefaultMetadataMaxAge (24 h).

@@ -41,6 +41,11 @@ import (
 //     (ErrNotYetValid, ErrExpired), Audience (ErrAudienceMismatch);
 //   - replay: the assertion ID is recorded in Config.Store until it would
 //     expire; a second use is ErrReplay, a Store failure ErrStore.
+//
+// With Config.MetadataURL, Verify refreshes metadata older than
+// Config.MetadataMaxAge first, and when a response is signed by a
+// certificate the metadata lacks it refreshes at once (rate-limited) and
+// verifies again, so an Entra key rollover needs no restart.
 func (sp *SP) Verify(ctx context.Context, samlResponse string, requestIDs ...string) (*Session, error) {
 	now := sp.now()
 	sp.maybeRefresh(ctx, now)
