@@ -93,6 +93,14 @@ func encodePayload(exp time.Time, fields ...string) []byte {
 	return b
 }
 
+// payloadExpiry returns a payload's expiry in Unix seconds.
+func payloadExpiry(b []byte) int64 {
+	if len(b) < 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(b))
+}
+
 // decodePayload returns the fields of a payload that has not expired.
 func decodePayload(b []byte, now time.Time, n int) ([]string, bool) {
 	if len(b) < 8 || int64(binary.BigEndian.Uint64(b)) <= now.Unix() {

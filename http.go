@@ -1,6 +1,7 @@
 package entrasaml
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -116,14 +118,6 @@ func (sp *SP) StartSignIn(w http.ResponseWriter, r *http.Request, returnTo strin
 	now := sp.now()
 	value := sp.sealer.seal(encodePayload(now.Add(pendingTTL), requestID, safeReturnPath(returnTo)), sp.adRequest)
 
-	// Bound the number of pending cookies a browser collects.
-	if n := countPending(r); n >= maxPending {
-		for _, c := range r.Cookies() {
-			if strings.HasPrefix(c.Name, requestCookiePrefix) {
-				sp.clearCookie(w, c.Name, sp.acsPath)
-			}
-		}
-	}
 	name := requestCookiePrefix + token
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: sp.acsPath, MaxAge: int(pendingTTL / time.Second),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
@@ -135,18 +129,9 @@ func (sp *SP) StartSignIn(w http.ResponseWriter, r *http.Request, returnTo strin
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
-func countPending(r *http.Request) int {
-	n := 0
-	for _, c := range r.Cookies() {
-		if strings.HasPrefix(c.Name, requestCookiePrefix) && !strings.HasSuffix(c.Name, legacySuffix) {
-			n++
-		}
-	}
-	return n
-}
-
 type pendingRequest struct {
 	cookie, requestID, returnTo string
+	expires                     int64 // Unix seconds
 }
 
 // pendingRequests returns the sign-ins this browser has outstanding.
@@ -165,8 +150,12 @@ func (sp *SP) pendingRequests(r *http.Request) []pendingRequest {
 		if !ok {
 			continue
 		}
-		out = append(out, pendingRequest{cookie: strings.TrimSuffix(c.Name, legacySuffix), requestID: f[0], returnTo: f[1]})
-		if len(out) >= 2*maxPending {
+		name := strings.TrimSuffix(c.Name, legacySuffix)
+		if slices.ContainsFunc(out, func(p pendingRequest) bool { return p.cookie == name }) {
+			continue // the other copy of a cookie already read
+		}
+		out = append(out, pendingRequest{cookie: name, requestID: f[0], returnTo: f[1], expires: payloadExpiry(payload)})
+		if len(out) >= 4*maxPending {
 			break
 		}
 	}
@@ -206,13 +195,20 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 		// RelayState may name a path; nothing else is trusted.
 		returnTo = safeReturnPath(r.PostForm.Get("RelayState"))
 	}
+	// Clear the cookie of the request this answered, and the oldest ones
+	// beyond maxPending, so a browser cannot pile them up; sign-ins still
+	// pending in other tabs keep theirs.
+	slices.SortFunc(pending, func(a, b pendingRequest) int { return cmp.Compare(b.expires, a.expires) })
+	kept := 0
 	for _, p := range pending {
 		if p.requestID == s.InResponseTo && s.InResponseTo != "" {
 			returnTo = safeReturnPath(p.returnTo)
-			sp.clearCookie(w, p.cookie, sp.acsPath)
-			if !sp.secure {
-				sp.clearCookie(w, p.cookie+legacySuffix, sp.acsPath)
-			}
+		} else if kept++; kept <= maxPending {
+			continue
+		}
+		sp.clearCookie(w, p.cookie, sp.acsPath)
+		if !sp.secure {
+			sp.clearCookie(w, p.cookie+legacySuffix, sp.acsPath)
 		}
 	}
 

@@ -486,3 +486,28 @@ func BenchmarkRequireAccount(b *testing.B) {
 		})
 	}
 }
+
+func TestHTTPPendingCookiesBounded(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, true, nil)
+	c := a.browser(t)
+	var last *http.Response
+	for i := range 12 {
+		last, _ = get(t, c, fmt.Sprintf("%s/tab/%d", a.srv.URL, i))
+	}
+	acs, form := signIn(t, c, last)
+	resp, _ := post(t, c, acs, form)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/tab/11" {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	cleared := 0
+	for _, ck := range resp.Cookies() {
+		if strings.HasPrefix(ck.Name, "entrasaml_req_") && ck.MaxAge < 0 {
+			cleared++
+		}
+	}
+	// The used one, and the oldest of the other 11 beyond 8.
+	if cleared != 1+11-8 {
+		t.Errorf("cleared %d pending cookies, want %d", cleared, 1+11-8)
+	}
+}
