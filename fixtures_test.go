@@ -3,6 +3,7 @@ package entrasaml_test
 import (
 	"context"
 	"encoding/base64"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,3 +59,6 @@ func fixtureSP(t testing.TB, mod func(*entrasaml.Config)) *entrasaml.SP {
 	}
 	return sp
 }
+
+// quietLogger drops the warnings that refused responses log.
+var quietLogger = slog.New(slog.DiscardHandler)

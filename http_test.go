@@ -43,7 +43,7 @@ func newApp(t *testing.T, tls bool, mod func(*entrasaml.Config)) *app {
 		a.srv.Start()
 	}
 	t.Cleanup(a.srv.Close)
-	cfg := entrasaml.Config{EntityID: "https://app.example/saml", BaseURL: a.srv.URL, Metadata: idp.Metadata()}
+	cfg := entrasaml.Config{EntityID: "https://app.example/saml", BaseURL: a.srv.URL, Metadata: idp.Metadata(), Logger: quietLogger}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -60,6 +60,7 @@ func newTestSP(t testing.TB, idp *entratest.IdP, mod func(*entrasaml.Config)) *e
 		BaseURL:  tBaseURL,
 		Metadata: idp.Metadata(),
 		Now:      func() time.Time { return tNow },
+		Logger:   quietLogger,
 	}
 	if mod != nil {
 		mod(&cfg)
