@@ -45,7 +45,7 @@ func requireClaim(kind string, want []string, has func(*Session, string) bool) f
 				msg = "Your account is in too many groups for Entra ID to list them in the sign-in. " +
 					"Ask your administrator to assign the needed group to the application, or to use app roles."
 			}
-			writePage(w, http.StatusForbidden, "Access denied", msg, "")
+			writePage(w, http.StatusForbidden, "Access denied", msg, "", "/")
 		})
 	}
 }

@@ -217,7 +217,7 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 			sp.failStatus(w, r, http.StatusForbidden, "Your account is not set up",
 				"You signed in with Microsoft, but this application has no active account for you. "+
 					"Ask your administrator to create or activate your account here.",
-				wrapErr(ErrNotProvisioned, err, "Config.Provision refused %s", quote(s.NameID)))
+				provisionErr(err, s))
 			return
 		}
 	}
@@ -239,7 +239,7 @@ func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
 		sp.fail(w, r, err)
 		return
 	}
-	writePage(w, http.StatusOK, "You are signed out", "You have signed out of this application.", "")
+	writePage(w, http.StatusOK, "You are signed out", "You have signed out of this application.", "", sp.cookiePath)
 }
 
 func (sp *SP) clearCookie(w http.ResponseWriter, name, path string) {
@@ -313,7 +313,16 @@ func (sp *SP) failStatus(w http.ResponseWriter, r *http.Request, status int, tit
 	}
 	sp.logger.Log(r.Context(), level, "entrasaml: "+strings.ToLower(title), "status", status, "correlation_id", ref,
 		"err", err, "entity_id", sp.entityID, "path", r.URL.Path)
-	writePage(w, status, title, msg, ref)
+	writePage(w, status, title, msg, ref, sp.cookiePath)
+}
+
+// provisionErr is the error logged when Config.Provision refuses s: err
+// itself when it already says ErrNotProvisioned, else err wrapped in it.
+func provisionErr(err error, s *Session) error {
+	if errors.Is(err, ErrNotProvisioned) {
+		return err
+	}
+	return wrapErr(ErrNotProvisioned, err, "Config.Provision refused %s", quote(s.NameID))
 }
 
 type sessionKey struct{}

@@ -12,17 +12,20 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 h1{font-size:1.4rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
 <body><h1>{{.Title}}</h1>{{if .Message}}<p>{{.Message}}</p>{{end}}
 {{if .Ref}}<p>Reference: <code>{{.Ref}}</code></p>{{end}}
-<p><a href="/">Return to the application</a></p></body></html>
+<p><a href="{{.Home}}">Return to the application</a></p></body></html>
 `))
 
 // writePage renders a short page: only our own text and a reference id,
-// never input.
-func writePage(w http.ResponseWriter, status int, title, message, ref string) {
+// never input. home is the application's root path.
+func writePage(w http.ResponseWriter, status int, title, message, ref, home string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	w.WriteHeader(status)
-	pageTemplate.Execute(w, struct{ Title, Message, Ref string }{title, message, ref})
+	if home == "" {
+		home = "/"
+	}
+	pageTemplate.Execute(w, struct{ Title, Message, Ref, Home string }{title, message, ref, home})
 }
