@@ -42,7 +42,9 @@
 // it serves the app federation metadata at [IdP.MetadataURL] and answers a
 // redirect-binding AuthnRequest at [IdP.SignOnURL] by signing in the
 // [Server.User] at once and returning Entra's auto-submitting form, the way
-// a browser would see it. Close it when done.
+// a browser would see it. Close it when done. For a sign-on endpoint of your
+// own (an account picker, say), read the request with [ParseAuthnRequest]
+// and answer it with [IdP.Response] of [AuthnRequest.Response].
 //
 // # Fidelity and limits
 //

@@ -145,56 +145,36 @@ func (s *Server) handler() http.Handler {
 
 // serveSignOn answers an AuthnRequest with the auto-posting form.
 func (s *Server) serveSignOn(w http.ResponseWriter, r *http.Request) {
-	var encoded, relayState string
+	var req *AuthnRequest
+	var err error
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 2*maxEncodedRequest)
-		encoded, relayState = r.PostFormValue("SAMLRequest"), r.PostFormValue("RelayState")
+		req, err = readAuthnRequest(r.PostFormValue("SAMLRequest"), r.PostFormValue("RelayState"), false)
 	} else {
-		q := r.URL.Query()
-		encoded, relayState = q.Get("SAMLRequest"), q.Get("RelayState")
+		req, err = ParseAuthnRequest(r.URL.Query())
 	}
-	if encoded == "" {
-		s.errorPage(w, http.StatusBadRequest, "AADSTS750054: SAMLRequest or SAMLResponse must be present as query string parameters in HTTP request for SAML Redirect binding.")
-		return
-	}
-	raw, err := decodeRequest(encoded, r.Method == http.MethodGet)
 	if err != nil {
-		s.errorPage(w, http.StatusBadRequest, "AADSTS750036: Unable to parse the SAML request: "+err.Error()+".")
+		s.errorPage(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	req, msg := parseAuthnRequest(raw)
-	if req == nil {
-		s.errorPage(w, http.StatusBadRequest, msg)
+	if req.Destination != "" && req.Destination != s.SignOnURL() {
+		s.errorPage(w, http.StatusBadRequest, fmt.Sprintf("AADSTS75008: The request destination '%s' does not match the SAML endpoint '%s'.", req.Destination, s.SignOnURL()))
 		return
 	}
-	if req.destination != "" && req.destination != s.SignOnURL() {
-		s.errorPage(w, http.StatusBadRequest, fmt.Sprintf("AADSTS75008: The request destination '%s' does not match the SAML endpoint '%s'.", req.destination, s.SignOnURL()))
-		return
-	}
-	resp, err := s.Response(Response{
-		ACSURL:       req.acsURL,
-		Audience:     audienceFor(req.issuer),
-		InResponseTo: req.id,
-		User:         s.User(),
-	})
+	resp, err := s.Response(req.Response(s.User()))
 	if err != nil {
 		s.errorPage(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = s.page.ExecuteTemplate(w, "post", struct{ ACS, SAMLResponse, RelayState string }{req.acsURL, resp, relayState})
+	_ = s.page.ExecuteTemplate(w, "post", struct{ ACS, SAMLResponse, RelayState string }{req.ACSURL, resp, req.RelayState})
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
 	_ = s.page.ExecuteTemplate(w, "error", msg)
-}
-
-// authnRequest holds what the fake reads from an AuthnRequest.
-type authnRequest struct {
-	id, issuer, acsURL, destination string
 }
 
 // decodeRequest undoes base64 and, for the redirect binding, DEFLATE.
@@ -223,7 +203,7 @@ func decodeRequest(encoded string, inflate bool) ([]byte, error) {
 
 // parseAuthnRequest reads an AuthnRequest and applies Entra's checks. On
 // failure it returns the message for the browser, with Entra's AADSTS code.
-func parseAuthnRequest(raw []byte) (*authnRequest, string) {
+func parseAuthnRequest(raw []byte) (*AuthnRequest, string) {
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(raw); err != nil {
 		return nil, "AADSTS750036: Unable to parse the SAML request: not XML."
@@ -232,18 +212,18 @@ func parseAuthnRequest(raw []byte) (*authnRequest, string) {
 	if root == nil || root.Tag != "AuthnRequest" || root.NamespaceURI() != nsProtocol {
 		return nil, "AADSTS750036: Unable to parse the SAML request: expected a samlp:AuthnRequest (entratest does not support logout)."
 	}
-	req := &authnRequest{
-		id:          root.SelectAttrValue("ID", ""),
-		acsURL:      root.SelectAttrValue("AssertionConsumerServiceURL", ""),
-		destination: root.SelectAttrValue("Destination", ""),
+	req := &AuthnRequest{
+		ID:          root.SelectAttrValue("ID", ""),
+		ACSURL:      root.SelectAttrValue("AssertionConsumerServiceURL", ""),
+		Destination: root.SelectAttrValue("Destination", ""),
 	}
-	if req.id == "" || req.id[0] >= '0' && req.id[0] <= '9' {
-		return nil, fmt.Sprintf("AADSTS7500529: The value '%s' is not a valid SAML ID. The ID must not begin with a number.", req.id)
+	if req.ID == "" || req.ID[0] >= '0' && req.ID[0] <= '9' {
+		return nil, fmt.Sprintf("AADSTS7500529: The value '%s' is not a valid SAML ID. The ID must not begin with a number.", req.ID)
 	}
 	for _, c := range root.ChildElements() {
 		switch {
 		case c.Tag == "Issuer" && c.NamespaceURI() == nsAssertion:
-			req.issuer = strings.TrimSpace(c.Text())
+			req.Issuer = strings.TrimSpace(c.Text())
 		case c.Tag == "NameIDPolicy" && c.NamespaceURI() == nsProtocol:
 			switch f := c.SelectAttrValue("Format", ""); f {
 			case "", NameIDPersistent, NameIDEmail, NameIDUnspecified, NameIDTransient:
@@ -252,10 +232,10 @@ func parseAuthnRequest(raw []byte) (*authnRequest, string) {
 			}
 		}
 	}
-	if req.issuer == "" {
+	if req.Issuer == "" {
 		return nil, "AADSTS700016: Application with identifier '' was not found in the directory: the AuthnRequest has no Issuer."
 	}
-	if req.acsURL == "" {
+	if req.ACSURL == "" {
 		return nil, "AADSTS50011: The request has no AssertionConsumerServiceURL, and entratest knows no registered Reply URL."
 	}
 	return req, ""
