@@ -72,8 +72,10 @@ type Config struct {
 	// AllowSHA1 accepts RSA-SHA1 signatures and SHA-1 digests (Entra's
 	// "SHA-1" signing option). Default false.
 	AllowSHA1 bool
-	// Store remembers accepted assertion IDs to refuse replays. nil: a
-	// [MemoryStore] on Now, right for one instance only.
+	// Store remembers what must outlive a request: accepted assertion IDs
+	// (to refuse replays) and server-side sessions. nil: a [MemoryStore] on
+	// Now, right for one instance only. Several instances behind a load
+	// balancer share one, e.g. package redisstore's, and SessionKeys.
 	Store Store
 	// SessionMaxAge caps Session.ExpiresAt. 0: DefaultSessionMaxAge.
 	SessionMaxAge time.Duration

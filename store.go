@@ -13,8 +13,15 @@ import (
 // talks to a server must honour its deadline) and every write an expiry,
 // after which the entry must no longer be returned.
 //
-// An error from any method makes the operation fail closed: Verify returns
-// an error matching ErrStore and accepts nothing.
+// A ttl <= 0 stores nothing: Set removes key, SetIfAbsent leaves a live
+// key alone. With a done context every method returns an error matching
+// ctx.Err() and writes nothing. An error from any method makes the
+// operation fail closed: Verify returns an error matching ErrStore and
+// accepts nothing, and the HTTP layer answers 503.
+//
+// Package github.com/entrasaml/entrasaml/storetest checks an
+// implementation; github.com/entrasaml/entrasaml/redisstore is one for
+// Redis.
 //
 // The default is an in-memory store ([NewMemoryStore]), right for a single
 // instance. Several instances behind a load balancer need a shared store
@@ -28,8 +35,10 @@ type Store interface {
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	// SetIfAbsent atomically stores value under key for ttl unless key is
 	// present (and unexpired), and reports whether it stored it. Among
-	// concurrent callers with the same key, across every process sharing
-	// the store, at most one gets true: this is the one-time-use primitive.
+	// concurrent callers with the same key and different values, across
+	// every process sharing the store, at most one gets true: this is the
+	// one-time-use primitive. (A store may also report true when the key
+	// already holds exactly value, to make a retried write idempotent.)
 	SetIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (stored bool, err error)
 	// Delete removes key; deleting an absent key is not an error.
 	Delete(ctx context.Context, key string) error

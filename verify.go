@@ -2,6 +2,7 @@ package entrasaml
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -62,7 +63,11 @@ func (sp *SP) Verify(ctx context.Context, samlResponse string, requestIDs ...str
 		ttl = time.Second
 	}
 	h := sha256.Sum256([]byte(s.Issuer + "\x00" + s.AssertionID))
-	fresh, err := sp.store.SetIfAbsent(ctx, sp.replayNS+hex.EncodeToString(h[:16]), []byte{1}, ttl)
+	// A value unique to this attempt lets a store recognise its own write
+	// when a client retries it after a lost reply.
+	var token [16]byte
+	rand.Read(token[:])
+	fresh, err := sp.store.SetIfAbsent(ctx, sp.replayNS+hex.EncodeToString(h[:16]), token[:], ttl)
 	if err != nil {
 		return nil, wrapErr(ErrStore, err, "recording the assertion ID for replay detection")
 	}
