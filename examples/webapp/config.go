@@ -20,9 +20,9 @@ import (
 
 // config is the parsed command line.
 type config struct {
-	addr, rootURL, entityID, metadataPath, idpAddr, storeDir string
-	sessionKeys                                              [][]byte
-	allowIdPInitiated                                        bool
+	addr, rootURL, entityID, metadataPath, idpAddr, storeDir, redisURL string
+	sessionKeys                                                        [][]byte
+	allowIdPInitiated                                                  bool
 }
 
 // parseFlags reads the flags, with the WEBAPP_* environment variables as
@@ -43,6 +43,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.StringVar(&cfg.metadataPath, "metadata", env("WEBAPP_METADATA", ""), "`file` with the Entra Federation Metadata XML, or its http(s) URL [WEBAPP_METADATA] (default: start the development IdP)")
 	fs.StringVar(&cfg.idpAddr, "idp-addr", env("WEBAPP_IDP_ADDR", "127.0.0.1:0"), "listen `address` of the development IdP [WEBAPP_IDP_ADDR]")
 	fs.StringVar(&cfg.storeDir, "store-dir", env("WEBAPP_STORE_DIR", ""), "`directory` for sessions and used assertion IDs, shared by instances [WEBAPP_STORE_DIR] (default: in memory; with -session-key, a directory named after the key in the user cache directory)")
+	fs.StringVar(&cfg.redisURL, "redis", env("WEBAPP_REDIS_URL", ""), "Redis `URL` (redis://HOST:PORT/DB) for sessions and used assertion IDs, shared by every instance [WEBAPP_REDIS_URL] (takes precedence over -store-dir)")
 	keys := fs.String("session-key", "", "cookie key: 64 `hex` digits, comma-separated for rotation (the first seals) [WEBAPP_SESSION_KEY] (default: random)")
 	allowDefault, _ := strconv.ParseBool(getenv("WEBAPP_ALLOW_IDP_INITIATED"))
 	fs.BoolVar(&cfg.allowIdPInitiated, "allow-idp-initiated", allowDefault, "accept unsolicited (IdP-initiated) responses [WEBAPP_ALLOW_IDP_INITIATED]")
@@ -99,9 +100,13 @@ func (cfg *config) complete(addr net.Addr) error {
 	return nil
 }
 
-// store returns the Store for the SP: nil (entrasaml's in-memory default)
-// or a fileStore shared by the instances that use the same directory.
+// store returns the Store for the SP: a Redis store with -redis, else nil
+// (entrasaml's in-memory default) or a fileStore shared by the instances
+// that use the same directory.
 func (cfg *config) store(logger *slog.Logger) (entrasaml.Store, error) {
+	if cfg.redisURL != "" {
+		return newRedisStore(cfg.redisURL, logger)
+	}
 	dir := cfg.storeDir
 	if dir == "" && len(cfg.sessionKeys) > 0 {
 		cache, err := os.UserCacheDir()
