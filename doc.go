@@ -60,6 +60,12 @@
 //   - The algorithms are pinned: enveloped-signature + exclusive c14n, no
 //     comments, XPath or XSLT; RSA-SHA256/384/512 with a key of at least
 //     2048 bits; SHA-1 only on request.
+//   - Encrypted assertions (Config.DecryptionKeys): a signed Response is
+//     verified before anything is decrypted; RSA-OAEP key transport only,
+//     AES-128/256 in CBC or GCM mode; CBC needs a signed Response; every
+//     decryption failure is one and the same error; the plaintext is
+//     parsed as strictly as the input and the Assertion obeys every rule
+//     above.
 //   - Input is bounded before it is decoded (Config.MaxResponseSize), the
 //     base64 is strict, and DTDs, entity declarations, trailing content and
 //     deep nesting are refused, so entity expansion and external entities

@@ -52,6 +52,15 @@ var (
 	// ErrNotProvisioned: Config.Provision refused a verified user (no
 	// account in the application, or a deactivated one).
 	ErrNotProvisioned = errors.New("entrasaml: user not provisioned")
+	// ErrDecryption: the Response holds an EncryptedAssertion that cannot be
+	// decrypted. Either the SP has no Config.DecryptionKeys, or the assertion
+	// uses an algorithm outside the policy (RSA-OAEP key transport, AES-128/256
+	// in CBC or GCM mode), or it does not decrypt: the certificate uploaded to
+	// Entra is not one of Config.DecryptionKeys, or the ciphertext was altered.
+	// Every failure that depends on the keys or on the decrypted bytes gives
+	// the same Reason, so that no error tells a padding failure from a wrong key
+	// or from garbage plaintext (a padding or parsing oracle).
+	ErrDecryption = errors.New("entrasaml: cannot decrypt the assertion")
 	// ErrStore: the Store failed (for example Redis is down), so the
 	// response could not be checked for replay; nothing was accepted.
 	ErrStore = errors.New("entrasaml: store unavailable")

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -89,6 +90,31 @@ type Config struct {
 	// metadata and uploaded to Entra.
 	Key         crypto.Signer
 	Certificate *x509.Certificate
+	// DecryptionKeys decrypt assertions when the Entra application has
+	// "Token encryption" on (an Entra ID P1/P2 feature): Entra encrypts the
+	// assertion to the certificate uploaded there, with RSA-OAEP and
+	// AES-256. Each key is tried in turn, so rotating is: add the new key,
+	// upload and activate its certificate in Entra, then drop the old key.
+	// The first key's certificate is advertised in SP metadata. nil: an
+	// encrypted assertion fails with ErrDecryption. Keys must be RSA of at
+	// least 2048 bits with a matching Certificate, else New fails with
+	// ErrConfig.
+	DecryptionKeys []DecryptionKey
+	// AllowUnsignedCBC accepts an assertion encrypted with AES-CBC in an
+	// unsigned Response, which is what Entra sends with token encryption
+	// and its default "Sign SAML assertion" option. Default false: such a
+	// response fails with ErrInvalidSignature before anything is
+	// decrypted. The assertion's own signature is inside the ciphertext,
+	// and CBC has no integrity check: without a signature over the
+	// ciphertext an attacker can alter captured ciphertext and learn the
+	// plaintext from how each attempt fails (the padding and XML-parsing
+	// oracles of "How to break XML Encryption", Jager and Somorovsky,
+	// 2011), and even reuse the content key of an AES-GCM assertion in CBC
+	// mode. Decryption failures share one error, but a plaintext that does
+	// not parse and one whose signature fails still differ (in the error
+	// and in timing), which is all such an oracle needs. Prefer "Sign SAML
+	// response and assertion" in Entra, which makes this switch needless.
+	AllowUnsignedCBC bool
 	// AuthnOptions are the defaults for [SP.AuthnRequestURL].
 	AuthnOptions AuthnOptions
 	// SessionKeys seal the cookies (AES-256-GCM), each SessionKeySize
@@ -126,6 +152,9 @@ type SP struct {
 	cert      *x509.Certificate
 	authn     AuthnOptions
 	logger    *slog.Logger
+
+	decryptKeys      []DecryptionKey // token encryption: decrypt.go
+	allowUnsignedCBC bool
 
 	metadataURL         string
 	metadataMaxAge      time.Duration
@@ -178,6 +207,9 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		metadataURL: cfg.MetadataURL,
 		httpClient:  cfg.HTTPClient,
 		provision:   cfg.Provision,
+
+		decryptKeys:      slices.Clone(cfg.DecryptionKeys),
+		allowUnsignedCBC: cfg.AllowUnsignedCBC,
 	}
 	if sp.entityID == "" {
 		return nil, newErr(ErrConfig, "EntityID is required")
@@ -232,6 +264,9 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		sp.httpClient = &http.Client{Timeout: DefaultMetadataTimeout}
 	}
 	if err := checkKey(cfg.Key, cfg.Certificate); err != nil {
+		return nil, err
+	}
+	if err := checkDecryptionKeys(sp.decryptKeys); err != nil {
 		return nil, err
 	}
 	if err := sp.authn.check(); err != nil {

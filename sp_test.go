@@ -273,7 +273,8 @@ var allSentinels = []error{
 	entrasaml.ErrInvalidSignature, entrasaml.ErrUnknownSigner, entrasaml.ErrExpired, entrasaml.ErrNotYetValid,
 	entrasaml.ErrAudienceMismatch, entrasaml.ErrIssuerMismatch, entrasaml.ErrDestinationMismatch,
 	entrasaml.ErrRequestIDMismatch, entrasaml.ErrUnsolicited, entrasaml.ErrReplay, entrasaml.ErrMalformed,
-	entrasaml.ErrMetadata, entrasaml.ErrConfig, entrasaml.ErrStore,
+	entrasaml.ErrMetadata, entrasaml.ErrConfig, entrasaml.ErrStore, entrasaml.ErrNotProvisioned,
+	entrasaml.ErrDecryption,
 }
 
 // assertOneSentinel checks that err matches exactly one sentinel.

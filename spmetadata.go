@@ -8,8 +8,9 @@ import (
 
 // Metadata returns the SP's SAML metadata, for an administrator to upload
 // in the Entra application's "Basic SAML Configuration" (Upload metadata
-// file): the EntityID, the ACS (HTTP-POST), the logout URL (HTTP-Redirect)
-// and, when Config.Certificate is set, the signing certificate.
+// file): the EntityID, the ACS (HTTP-POST), the logout URL (HTTP-Redirect),
+// when Config.Certificate is set the signing certificate, and when
+// Config.DecryptionKeys is set the first key's certificate for encryption.
 func (sp *SP) Metadata() []byte {
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
@@ -24,6 +25,17 @@ func (sp *SP) Metadata() []byte {
 		b.WriteString(`    <md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>`)
 		b.WriteString(base64.StdEncoding.EncodeToString(sp.cert.Raw))
 		b.WriteString(`</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>` + "\n")
+	}
+	if len(sp.decryptKeys) > 0 {
+		// Token encryption: the certificate to upload in Entra, and the
+		// algorithms we prefer (Entra itself picks AES-256-CBC with RSA-OAEP).
+		b.WriteString(`    <md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>`)
+		b.WriteString(base64.StdEncoding.EncodeToString(sp.decryptKeys[0].Certificate.Raw))
+		b.WriteString(`</ds:X509Certificate></ds:X509Data></ds:KeyInfo>`)
+		for _, alg := range []string{algAES256GCM, algAES256CBC, algRSAOAEPMGF1P} {
+			b.WriteString(`<md:EncryptionMethod Algorithm="` + alg + `"/>`)
+		}
+		b.WriteString(`</md:KeyDescriptor>` + "\n")
 	}
 	b.WriteString(`    <md:SingleLogoutService Binding="` + bindingRedirect + `" Location="`)
 	xmlEscape(&b, sp.LogoutURL())

@@ -23,10 +23,16 @@ import (
 //     well-formed XML document with no DTD or entity declarations, no
 //     trailing content and bounded depth (ErrMalformed);
 //   - status: a non-Success status is a [*StatusError];
-//   - structure: exactly one Assertion, a direct child of the Response;
-//     no EncryptedAssertion (not supported yet: ErrMalformed); Signatures
+//   - structure: exactly one Assertion or (token encryption) exactly one
+//     EncryptedAssertion, a direct child of the Response; Signatures
 //     only as direct children of the Response or the Assertion; unique,
 //     unqualified IDs (ErrInvalidSignature);
+//   - decryption, for an EncryptedAssertion: the Response signature, if
+//     any, is verified first; AES-CBC needs a signed Response (or
+//     Config.AllowUnsignedCBC); RSA-OAEP key transport with one of
+//     Config.DecryptionKeys (ErrDecryption); the plaintext is parsed as
+//     strictly as the input and must be one Assertion, which then passes
+//     every structure, signature and protocol check of a plain one;
 //   - signatures: the Response, the Assertion or both are signed (Entra's
 //     three options); each signature present must verify, with exactly one
 //     Reference to its parent's ID, enveloped-signature + exclusive c14n
@@ -112,22 +118,30 @@ func (sp *SP) verify(st *idpState, samlResponse string, requestIDs []string, now
 
 	// Verify every signature present; read only from verified copies.
 	resp, assertion := root, doc.assertion
-	if doc.respSig == nil && doc.assertionSig == nil {
-		return nil, zero, newErr(ErrInvalidSignature, "neither the Response nor the Assertion is signed")
-	}
-	if doc.respSig != nil {
-		if resp, err = sp.verifySignature(st, root, doc.respSig, now); err != nil {
+	if doc.encrypted != nil {
+		// Token encryption (decrypt.go): the Response signature is verified
+		// before decryption, the decrypted Assertion's own one after it.
+		if resp, assertion, err = sp.openEncrypted(st, root, doc, now); err != nil {
 			return nil, zero, err
 		}
-		as := children(resp, nsAssertion, "Assertion")
-		if len(as) != 1 {
-			return nil, zero, newErr(ErrInvalidSignature, "the signed Response does not hold exactly one Assertion")
+	} else {
+		if doc.respSig == nil && doc.assertionSig == nil {
+			return nil, zero, newErr(ErrInvalidSignature, "neither the Response nor the Assertion is signed")
 		}
-		assertion = as[0]
-	}
-	if doc.assertionSig != nil {
-		if assertion, err = sp.verifySignature(st, doc.assertion, doc.assertionSig, now); err != nil {
-			return nil, zero, err
+		if doc.respSig != nil {
+			if resp, err = sp.verifySignature(st, root, doc.respSig, now); err != nil {
+				return nil, zero, err
+			}
+			as := children(resp, nsAssertion, "Assertion")
+			if len(as) != 1 {
+				return nil, zero, newErr(ErrInvalidSignature, "the signed Response does not hold exactly one Assertion")
+			}
+			assertion = as[0]
+		}
+		if doc.assertionSig != nil {
+			if assertion, err = sp.verifySignature(st, doc.assertion, doc.assertionSig, now); err != nil {
+				return nil, zero, err
+			}
 		}
 	}
 
@@ -180,6 +194,7 @@ func checkStatus(root *etree.Element) error {
 // docFacts is what scan learns about the whole document.
 type docFacts struct {
 	assertion    *etree.Element // the only Assertion
+	encrypted    *etree.Element // or the only EncryptedAssertion (then assertion and assertionSig are nil)
 	respSig      *etree.Element // ds:Signature child of the Response, or nil
 	assertionSig *etree.Element // ds:Signature child of the Assertion, or nil
 }
@@ -237,7 +252,7 @@ func scan(root *etree.Element) (*docFacts, error) {
 	}
 
 	if len(encrypted) > 0 {
-		return nil, newErr(ErrMalformed, "EncryptedAssertion is not supported yet: turn off token encryption for the Entra application")
+		return scanEncrypted(root, encrypted, assertions, sigs) // token encryption: decrypt.go
 	}
 	switch {
 	case len(assertions) == 0:

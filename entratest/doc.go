@@ -51,9 +51,10 @@
 // Namespaces are written as on the wire (http://, never the https:// of
 // Microsoft's documentation samples). Entity IDs are
 // "https://sts.windows.net/<tenant>/" with the trailing slash. The fake
-// does not encrypt assertions, does not implement single logout, and does
-// not check Identifiers or Reply URLs against a registration. Its keys are
-// for tests only.
+// encrypts the assertion only when [Response.Encrypt] asks (AES-CBC or
+// AES-GCM with RSA-OAEP, as Entra's token encryption does). It does not
+// implement single logout, and does not check Identifiers or Reply URLs
+// against a registration. Its keys are for tests only.
 //
 // The package has no package-level mutable state: every IdP and Server is
 // independent, so tests can run in parallel.

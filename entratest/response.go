@@ -158,6 +158,10 @@ type Response struct {
 	// Key signs instead of the IdP's SigningKey, e.g. a key the SP does not
 	// know. Its certificate goes in KeyInfo.
 	Key *Key
+	// Encrypt, when set, encrypts the assertion to the SP's certificate
+	// ("Token encryption"), after signing it and before signing the
+	// Response, as Entra does. Default: not encrypted.
+	Encrypt *Encryption
 
 	// Destination (on the Response) and Recipient (on the
 	// SubjectConfirmationData) default to ACSURL; "-" leaves the attribute
@@ -193,7 +197,8 @@ type Response struct {
 //
 // ResponseXML fails if ACSURL or Audience is empty, if no NameID can be
 // derived, if r.Key is unusable, if a value holds characters XML cannot
-// carry (control characters, invalid UTF-8), or if r.Sign is unknown.
+// carry (control characters, invalid UTF-8), if r.Sign is unknown, or if
+// r.Encrypt has no RSA Certificate or names an unknown algorithm.
 func (idp *IdP) ResponseXML(r Response) ([]byte, error) {
 	if r.ACSURL == "" {
 		return nil, errors.New("entratest: Response.ACSURL is required")
@@ -273,6 +278,11 @@ func (idp *IdP) ResponseXML(r Response) ([]byte, error) {
 	}
 	if r.Sign == SignAssertion || r.Sign == SignBoth {
 		if err := signEnveloped(a, key, r.SHA1); err != nil {
+			return nil, err
+		}
+	}
+	if r.Encrypt != nil {
+		if err := encryptAssertion(a, r.Encrypt); err != nil { // encrypt.go
 			return nil, err
 		}
 	}

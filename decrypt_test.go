@@ -1,0 +1,284 @@
+package entrasaml_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/crewjam/saml/xmlenc"
+
+	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/entratest"
+)
+
+var (
+	encKeysOnce sync.Once
+	encKeys     [3]*entratest.Key // the SP's current and previous encryption keys, and one nobody uploaded
+	encKeysErr  error
+)
+
+// spEncKeys returns the test SP's encryption key, its previous one, and an
+// unrelated key (RSA key generation is slow: they are shared).
+func spEncKeys(t testing.TB) (cur, old, other *entratest.Key) {
+	t.Helper()
+	encKeysOnce.Do(func() {
+		for i := range encKeys {
+			if encKeys[i], encKeysErr = entratest.NewKey(2048, tNow.Add(-24*time.Hour), tNow.AddDate(2, 0, 0)); encKeysErr != nil {
+				return
+			}
+		}
+	})
+	if encKeysErr != nil {
+		t.Fatal(encKeysErr)
+	}
+	return encKeys[0], encKeys[1], encKeys[2]
+}
+
+// curKey is the SP's current encryption key, the one uploaded to Entra.
+func curKey(t testing.TB) *entratest.Key {
+	cur, _, _ := spEncKeys(t)
+	return cur
+}
+
+func decKey(k *entratest.Key) entrasaml.DecryptionKey {
+	return entrasaml.DecryptionKey{Key: k.PrivateKey, Certificate: k.Certificate}
+}
+
+// withDecryption configures the SP with keys (default: the current one).
+func withDecryption(keys ...*entratest.Key) func(*entrasaml.Config) {
+	return func(c *entrasaml.Config) {
+		for _, k := range keys {
+			c.DecryptionKeys = append(c.DecryptionKeys, decKey(k))
+		}
+	}
+}
+
+// encryptedResponse is goodResponse signed as sign and encrypted as enc
+// (Certificate defaults to the SP's current key), as XML.
+func encryptedResponse(t *testing.T, sign entratest.SignMode, enc entratest.Encryption) []byte {
+	t.Helper()
+	idp, _ := sharedIdP(t)
+	cur, _, _ := spEncKeys(t)
+	if enc.Certificate == nil {
+		enc.Certificate = cur.Certificate
+	}
+	r := goodResponse()
+	r.Sign, r.Encrypt = sign, &enc
+	b, err := idp.ResponseXML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+var encMethods = []string{entratest.AES128CBC, entratest.AES256CBC, entratest.AES128GCM, entratest.AES256GCM}
+
+func isCBC(method string) bool { return strings.HasSuffix(method, "-cbc") }
+
+// TestDecryptSigningOptions: every Entra signing option with every block
+// algorithm. AES-CBC with only the assertion signed (Entra's default
+// signing) is refused unless AllowUnsignedCBC.
+func TestDecryptSigningOptions(t *testing.T) {
+	t.Parallel()
+	idp, _ := sharedIdP(t)
+	for _, sign := range []entratest.SignMode{entratest.SignAssertion, entratest.SignResponse, entratest.SignBoth} {
+		for _, method := range encMethods {
+			t.Run(sign.String()+"/"+method[strings.LastIndex(method, "#")+1:], func(t *testing.T) {
+				t.Parallel()
+				resp := b64(encryptedResponse(t, sign, entratest.Encryption{Method: method}))
+				_, err := newTestSP(t, idp, withDecryption(curKey(t))).Verify(context.Background(), resp, tReqID)
+				if isCBC(method) && sign == entratest.SignAssertion {
+					if !errors.Is(err, entrasaml.ErrInvalidSignature) {
+						t.Fatalf("unsigned Response with CBC: %v, want ErrInvalidSignature", err)
+					}
+					sp := newTestSP(t, idp, func(c *entrasaml.Config) {
+						withDecryption(curKey(t))(c)
+						c.AllowUnsignedCBC = true
+					})
+					_, err = sp.Verify(context.Background(), resp, tReqID)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
+// TestDecryptVariants: the other shapes and key transports an IdP may use.
+func TestDecryptVariants(t *testing.T) {
+	t.Parallel()
+	idp, _ := sharedIdP(t)
+	for name, enc := range map[string]entratest.Encryption{
+		"entra-default":          {},
+		"key-beside":             {KeyBeside: true, Method: entratest.AES128GCM},
+		"mgf1p-sha256":           {SHA256: true},
+		"xmlenc11-oaep-sha1":     {KeyTransport: entratest.RSAOAEP},
+		"xmlenc11-oaep-sha256":   {KeyTransport: entratest.RSAOAEP, SHA256: true, Method: entratest.AES256GCM},
+		"xmlenc11-oaep-beside":   {KeyTransport: entratest.RSAOAEP, SHA256: true, KeyBeside: true},
+		"gcm-response-unsigned":  {Method: entratest.AES256GCM},
+		"cbc-key-beside-default": {KeyBeside: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sign := entratest.SignBoth
+			if enc.Method == entratest.AES256GCM || enc.Method == entratest.AES128GCM {
+				sign = entratest.SignAssertion
+			}
+			resp := b64(encryptedResponse(t, sign, enc))
+			if _, err := newTestSP(t, idp, withDecryption(curKey(t))).Verify(context.Background(), resp, tReqID); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestDecryptSession: an encrypted assertion gives exactly the session the
+// same assertion gives in the clear.
+func TestDecryptSession(t *testing.T) {
+	t.Parallel()
+	idp, _ := sharedIdP(t)
+	cur, _, _ := spEncKeys(t)
+	r := goodResponse()
+	r.AssertionID, r.SessionIndex, r.Sign = "_a-1", "_s-1", entratest.SignBoth
+	r.Attributes = []entratest.Attribute{{Name: "urn:custom", Values: []string{"a", "b <&> c"}}}
+	plain, err := idp.Response(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Encrypt = &entratest.Encryption{Certificate: cur.Certificate}
+	encrypted, err := idp.Response(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := newTestSP(t, idp, nil).Verify(context.Background(), plain, tReqID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := newTestSP(t, idp, withDecryption(cur))
+	got, err := sp.Verify(context.Background(), encrypted, tReqID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("encrypted: %+v\nplain:     %+v", got, want)
+	}
+	if got.NameID != adele().UPN || got.AssertionID != "_a-1" || got.SessionIndex != "_s-1" || got.TenantID != idp.TenantID() {
+		t.Errorf("session %+v", got)
+	}
+	if _, err := sp.Verify(context.Background(), encrypted, tReqID); !errors.Is(err, entrasaml.ErrReplay) {
+		t.Errorf("second use: %v, want ErrReplay", err)
+	}
+}
+
+// TestDecryptKeyRotation: every configured key is tried; the first
+// certificate is the one advertised.
+func TestDecryptKeyRotation(t *testing.T) {
+	t.Parallel()
+	idp, _ := sharedIdP(t)
+	cur, old, other := spEncKeys(t)
+	for name, keys := range map[string][]*entratest.Key{
+		"new key second": {other, cur},
+		"old key second": {cur, old},
+		"three keys":     {old, other, cur},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			resp := b64(encryptedResponse(t, entratest.SignBoth, entratest.Encryption{}))
+			sp := newTestSP(t, idp, withDecryption(keys...))
+			if _, err := sp.Verify(context.Background(), resp, tReqID); err != nil {
+				t.Fatal(err)
+			}
+			want := base64.StdEncoding.EncodeToString(keys[0].Certificate.Raw)
+			if !bytes.Contains(sp.Metadata(), []byte(`<md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>`+want+`<`)) {
+				t.Errorf("metadata does not advertise the first key:\n%s", sp.Metadata())
+			}
+		})
+	}
+}
+
+// with a SHA-256 OAEP digest and each block cipher.
+func TestDecryptCrewjam(t *testing.T) {
+	t.Parallel()
+	idp, _ := sharedIdP(t)
+	assertion := signedAssertion(t)
+	for _, bc := range []xmlenc.BlockCipher{xmlenc.AES128GCM, xmlenc.AES256GCM, xmlenc.AES128CBC, xmlenc.AES256CBC} {
+		t.Run(bc.Algorithm(), func(t *testing.T) {
+			t.Parallel()
+			sp := newTestSP(t, idp, func(c *entrasaml.Config) {
+				withDecryption(curKey(t))(c)
+				c.AllowUnsignedCBC = true
+			})
+			s, err := sp.Verify(context.Background(), crewjamEncrypted(t, assertion, bc), tReqID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.NameID != adele().UPN {
+				t.Errorf("NameID %q", s.NameID)
+			}
+		})
+	}
+}
+
+// ecDecrypter is a crypto.Decrypter with an ECDSA public key.
+type ecDecrypter struct{ *ecdsa.PrivateKey }
+
+func (ecDecrypter) Decrypt(io.Reader, []byte, crypto.DecrypterOpts) ([]byte, error) {
+	return nil, errors.New("not RSA")
+}
+
+func TestDecryptionKeysConfig(t *testing.T) {
+	t.Parallel()
+	idp, _ := sharedIdP(t)
+	cur, old, _ := spEncKeys(t)
+	weak, err := entratest.NewKey(1024, tNow.Add(-time.Hour), tNow.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range map[string]entrasaml.DecryptionKey{
+		"no key":              {Certificate: cur.Certificate},
+		"no certificate":      {Key: cur.PrivateKey},
+		"1024-bit key":        {Key: weak.PrivateKey, Certificate: weak.Certificate},
+		"ECDSA key":           {Key: ecDecrypter{ec}, Certificate: cur.Certificate},
+		"another certificate": {Key: cur.PrivateKey, Certificate: old.Certificate},
+	} {
+		_, err := entrasaml.New(context.Background(), entrasaml.Config{
+			EntityID: tEntityID, BaseURL: tBaseURL, Metadata: idp.Metadata(),
+			DecryptionKeys: []entrasaml.DecryptionKey{decKey(cur), k},
+		})
+		if !errors.Is(err, entrasaml.ErrConfig) {
+			t.Errorf("%s: %v, want ErrConfig", name, err)
+		}
+	}
+	// Without keys, the metadata advertises no encryption.
+	if md := newTestSP(t, idp, nil).Metadata(); bytes.Contains(md, []byte("encryption")) {
+		t.Errorf("metadata without DecryptionKeys:\n%s", md)
+	}
+	md := newTestSP(t, idp, withDecryption(cur)).Metadata()
+	for _, alg := range []string{"xmlenc11#aes256-gcm", "xmlenc#aes256-cbc", "xmlenc#rsa-oaep-mgf1p"} {
+		if !bytes.Contains(md, []byte(`<md:EncryptionMethod Algorithm="http://www.w3.org/20`)) || !bytes.Contains(md, []byte(alg+`"/>`)) {
+			t.Errorf("metadata lacks EncryptionMethod %s:\n%s", alg, md)
+		}
+	}
+	if doc := etree.NewDocument(); doc.ReadFromBytes(md) != nil {
+		t.Errorf("metadata is not well-formed XML:\n%s", md)
+	}
+}
