@@ -2,11 +2,17 @@ package entrasaml
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/rsa"
+	_ "crypto/sha1" // RSA-SHA1 and SHA-1 digests, with Config.AllowSHA1
+	_ "crypto/sha256"
+	_ "crypto/sha512"
+	"crypto/subtle"
 	"crypto/x509"
+	"errors"
 	"time"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/russellhaering/goxmldsig/etreeutils"
 )
 
@@ -27,10 +33,18 @@ const (
 )
 
 // verifySignature verifies sig, the enveloped signature of el, against the
-// IdP's certificates and returns what the signature covers: el, parsed
-// again from the canonical bytes that were digested (without the Signature,
-// comments or anything else exclusive c14n drops). Callers read only from
-// that element.
+// IdP's certificates and returns what the signature covers: a detached copy
+// of el in canonical form, exactly the tree whose serialization was
+// digested (without the Signature, comments or anything else exclusive
+// c14n drops). Callers read only from that element.
+//
+// It runs the XML-DSig core validation with goxmldsig's exclusive c14n
+// implementation, after checkSignaturePolicy has pinned every algorithm
+// and the one Reference: canonicalize SignedInfo, verify SignatureValue
+// over it with RSA, then read the Reference from that verified SignedInfo
+// and compare its DigestValue with the digest of el without its Signature,
+// canonicalized. The signature is checked before the referenced element is
+// canonicalized, so forged messages cost one RSA verification.
 func (sp *SP) verifySignature(st *idpState, el, sig *etree.Element, now time.Time) (*etree.Element, error) {
 	id := attrValue(el, "ID")
 	if id == "" {
@@ -43,47 +57,118 @@ func (sp *SP) verifySignature(st *idpState, el, sig *etree.Element, now time.Tim
 	if err != nil {
 		return nil, err
 	}
-
-	// goxmldsig verifies a detached copy of el. For it to canonicalize as
-	// the signer did inside the document, el must carry the namespace
-	// declarations in scope from its ancestors, and its KeyInfo, unsigned
-	// and already used to pick the certificate, must go (so goxmldsig
-	// neither parses it again nor uses anything but the certificate given).
-	// Both changes are made in place and undone before returning: cheaper
-	// than one more deep copy of the assertion.
-	nsCtx, err := etreeutils.NSBuildParentContext(el)
-	if err != nil {
-		return nil, wrapErr(ErrInvalidSignature, err, "resolving namespaces of <%s>", el.Tag)
-	}
-	shallow := &etree.Element{Space: el.Space, Tag: el.Tag, Attr: el.Attr}
-	withNS, err := etreeutils.NSDetatch(nsCtx, shallow)
-	if err != nil {
-		return nil, wrapErr(ErrInvalidSignature, err, "resolving namespaces of <%s>", el.Tag)
-	}
-	savedAttr := el.Attr
-	el.Attr = withNS.Attr
-	defer func() { el.Attr = savedAttr }()
-	if ki, _ := child(sig, nsDSig, "KeyInfo"); ki != nil {
-		i := ki.Index()
-		sig.RemoveChildAt(i)
-		defer sig.InsertChildAt(i, ki)
+	bad := func(cause error, format string, args ...any) error {
+		return wrapErr(ErrInvalidSignature, cause, format, args...)
 	}
 
-	var lastErr error
-	for _, cert := range certs {
-		vc := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
-		vc.IdAttribute = "ID"
-		vc.Clock = dsig.NewFakeClockAt(now)
-		verified, err := vc.Validate(el)
-		if err == nil {
-			if attrValue(verified, "ID") != id || verified.Tag != el.Tag || verified.NamespaceURI() != el.NamespaceURI() {
-				return nil, newErr(ErrInvalidSignature, "the verified element is not the signed <%s>", el.Tag)
-			}
-			return verified, nil
+	// SignedInfo, canonicalized as it was signed, and the signature over it.
+	si, _ := child(sig, nsDSig, "SignedInfo")
+	signedInfo, siBytes, err := canonicalCopy(si, -1, "")
+	if err != nil {
+		return nil, bad(err, "canonicalizing SignedInfo")
+	}
+	// The policy held for the parsed SignedInfo; it must hold for the
+	// canonical one that the signature covers, which every value below
+	// comes from.
+	if err := checkSignedInfo(signedInfo, id, sp.allowSHA1); err != nil {
+		return nil, err
+	}
+	sv, _ := child(sig, nsDSig, "SignatureValue")
+	svText, _ := text(sv)
+	sigValue, err := decodeBase64Loose(svText)
+	if err != nil || len(sigValue) == 0 {
+		return nil, newErr(ErrInvalidSignature, "SignatureValue is not base64")
+	}
+	method, _ := child(signedInfo, nsDSig, "SignatureMethod")
+	hash := hashFor(attrValue(method, "Algorithm"))
+	hashed := hash.New()
+	hashed.Write(siBytes)
+	siDigest := hashed.Sum(nil)
+	verified := false
+	for _, c := range certs {
+		if rsa.VerifyPKCS1v15(c.PublicKey.(*rsa.PublicKey), hash, siDigest, sigValue) == nil {
+			verified = true
+			break
 		}
-		lastErr = err
 	}
-	return nil, wrapErr(ErrInvalidSignature, lastErr, "the signature on <%s> does not verify", el.Tag)
+	if !verified {
+		return nil, newErr(ErrInvalidSignature, "the signature on <%s> does not verify", el.Tag)
+	}
+
+	// The Reference, from the verified SignedInfo: el without its
+	// Signature (enveloped-signature), exclusive c14n, digest.
+	ref, _ := child(signedInfo, nsDSig, "Reference")
+	transforms, _ := child(ref, nsDSig, "Transforms")
+	var prefixList string
+	if inc, _ := child(transforms.ChildElements()[1], nsExcC14N, "InclusiveNamespaces"); inc != nil {
+		prefixList = attrValue(inc, "PrefixList")
+	}
+	dm, _ := child(ref, nsDSig, "DigestMethod")
+	dv, _ := child(ref, nsDSig, "DigestValue")
+	dvText, _ := text(dv)
+	want, err := decodeBase64Loose(dvText)
+	if err != nil {
+		return nil, newErr(ErrInvalidSignature, "DigestValue is not base64")
+	}
+	signed, elBytes, err := canonicalCopy(el, sig.Index(), prefixList)
+	if err != nil {
+		return nil, bad(err, "canonicalizing <%s>", el.Tag)
+	}
+	h := hashFor(attrValue(dm, "Algorithm")).New()
+	h.Write(elBytes)
+	if got := h.Sum(nil); len(want) != len(got) || subtle.ConstantTimeCompare(got, want) != 1 {
+		return nil, newErr(ErrInvalidSignature, "the digest of <%s> does not match: it was altered after signing", el.Tag)
+	}
+	return signed, nil
+}
+
+// canonicalCopy returns a detached copy of el, carrying the namespace
+// declarations in scope from its ancestors, without its child token at
+// index drop (the enveloped Signature; -1 for none), transformed in place
+// into exclusive c14n form (without comments; prefixList is the
+// InclusiveNamespaces PrefixList), and its canonical serialization.
+func canonicalCopy(el *etree.Element, drop int, prefixList string) (*etree.Element, []byte, error) {
+	ctx, err := etreeutils.NSBuildParentContext(el)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp, err := etreeutils.NSDetatch(ctx, el)
+	if err != nil {
+		return nil, nil, err
+	}
+	if drop >= 0 {
+		s, ok := cp.Child[drop].(*etree.Element)
+		if !ok || !is(s, nsDSig, "Signature") {
+			return nil, nil, errors.New("enveloped Signature not found")
+		}
+		cp.RemoveChildAt(drop)
+	}
+	if err := etreeutils.TransformExcC14n(cp, prefixList, false); err != nil {
+		return nil, nil, err
+	}
+	// Serialize as goxmldsig's canonicalizer does, without its extra copy.
+	doc := etree.NewDocument()
+	doc.WriteSettings = etree.WriteSettings{CanonicalAttrVal: true, CanonicalEndTags: true, CanonicalText: true}
+	doc.SetRoot(cp)
+	b, err := doc.WriteToBytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cp, b, nil
+}
+
+// hashFor maps an allowed SignatureMethod or DigestMethod to its hash.
+// checkSignedInfo has already refused every other algorithm.
+func hashFor(alg string) crypto.Hash {
+	switch alg {
+	case algRSASHA1, algSHA1:
+		return crypto.SHA1
+	case algRSASHA384, algSHA384:
+		return crypto.SHA384
+	case algRSASHA512, algSHA512:
+		return crypto.SHA512
+	}
+	return crypto.SHA256
 }
 
 // signerCandidates returns the metadata certificates that may have made
@@ -174,6 +259,14 @@ func checkSignaturePolicy(sig *etree.Element, id string, allowSHA1 bool) error {
 		return bad("Signature must hold one SignedInfo, one SignatureValue and at most one KeyInfo")
 	}
 
+	return checkSignedInfo(si, id, allowSHA1)
+}
+
+// checkSignedInfo is checkSignaturePolicy for SignedInfo.
+func checkSignedInfo(si *etree.Element, id string, allowSHA1 bool) error {
+	bad := func(format string, args ...any) error {
+		return newErr(ErrInvalidSignature, "signature policy: "+format, args...)
+	}
 	var c14n, method, ref *etree.Element
 	for _, c := range si.ChildElements() {
 		if c.NamespaceURI() != nsDSig {
