@@ -49,9 +49,11 @@
 //
 //   - Keys come only from the IdP metadata. A certificate in a message's
 //     KeyInfo only selects among them; an unknown one is [ErrUnknownSigner].
-//   - The signed element is verified with goxmldsig on a detached copy, and
-//     every value is read from what the signature covers, parsed again from
-//     the digested canonical bytes. Signature wrapping is refused by
+//   - The signature is checked before anything else is trusted: SignedInfo
+//     in exclusive c14n form (goxmldsig's implementation), RSA over it, then
+//     the digest of the signed element. Every value is read from the
+//     canonical tree that was serialized and digested, a detached copy, not
+//     from the message as posted. Signature wrapping is refused by
 //     structure: one Assertion, a direct child of the Response; Signatures
 //     only directly on the Response or that Assertion, with one Reference to
 //     their parent's own ID; IDs unique and unqualified.
