@@ -79,15 +79,36 @@ func (sp *SP) AuthnRequestURLWithOptions(relayState string, opts AuthnOptions) (
 	buf := getBuffer()
 	defer putBuffer(buf)
 	writeAuthnRequest(&buf.xml, id, sp.now().UTC(), st.md.SignOnURL, sp.entityID, sp.acsURL, opts)
-
-	if err := buf.deflate(); err != nil {
+	var extra []string
+	if opts.LoginHint != "" {
+		extra = append(extra, "login_hint", opts.LoginHint)
+	}
+	if opts.DomainHint != "" {
+		extra = append(extra, "domain_hint", opts.DomainHint)
+	}
+	u, err := sp.redirectURL(buf, st.signOn, "SAMLRequest", relayState, extra...)
+	if err != nil {
 		return nil, "", err
+	}
+	return u, id, nil
+}
+
+// redirectURL encodes the message in buf.xml for the HTTP-Redirect binding
+// (SAML Bindings 3.4.4): DEFLATE, base64 and URL-encoding into param
+// ("SAMLRequest" or "SAMLResponse") on dest, then RelayState when not
+// empty and, when Config.Key is set, SigAlg and Signature (RSA-SHA256 over
+// the query string so far, as the binding defines). extra are name, value
+// pairs appended after the signed part (hints for Entra).
+func (sp *SP) redirectURL(buf *authnBuffer, dest *url.URL, param, relayState string, extra ...string) (*url.URL, error) {
+	if err := buf.deflate(); err != nil {
+		return nil, err
 	}
 	b64 := base64.StdEncoding.AppendEncode(buf.b64[:0], buf.deflated.Bytes())
 	buf.b64 = b64
 
 	q := &buf.query
-	q.WriteString("SAMLRequest=")
+	q.WriteString(param)
+	q.WriteByte('=')
 	q.WriteString(url.QueryEscape(string(b64)))
 	if relayState != "" {
 		q.WriteString("&RelayState=")
@@ -99,27 +120,24 @@ func (sp *SP) AuthnRequestURLWithOptions(relayState string, opts AuthnOptions) (
 		digest := sha256.Sum256(q.Bytes())
 		sig, err := sp.key.Sign(rand.Reader, digest[:], crypto.SHA256)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		q.WriteString("&Signature=")
 		q.WriteString(url.QueryEscape(base64.StdEncoding.EncodeToString(sig)))
 	}
-	if opts.LoginHint != "" {
-		q.WriteString("&login_hint=")
-		q.WriteString(url.QueryEscape(opts.LoginHint))
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.WriteByte('&')
+		q.WriteString(extra[i])
+		q.WriteByte('=')
+		q.WriteString(url.QueryEscape(extra[i+1]))
 	}
-	if opts.DomainHint != "" {
-		q.WriteString("&domain_hint=")
-		q.WriteString(url.QueryEscape(opts.DomainHint))
-	}
-
-	u := *st.signOn
+	u := *dest
 	if u.RawQuery != "" {
 		u.RawQuery += "&" + q.String()
 	} else {
 		u.RawQuery = q.String()
 	}
-	return &u, id, nil
+	return &u, nil
 }
 
 // newID returns a random SAML ID: "_" and 32 hex digits (128 bits from

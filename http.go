@@ -229,19 +229,6 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }
 
-func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, POST")
-		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the logout URL", r.Method))
-		return
-	}
-	if err := sp.EndSession(w, r); err != nil {
-		sp.fail(w, r, err)
-		return
-	}
-	writePage(w, http.StatusOK, "You are signed out", "You have signed out of this application.", "", sp.cookiePath)
-}
-
 func (sp *SP) clearCookie(w http.ResponseWriter, name, path string) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true,
 		Secure:   sp.secure || !strings.HasSuffix(name, legacySuffix) && strings.HasPrefix(name, requestCookiePrefix),

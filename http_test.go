@@ -297,8 +297,10 @@ func TestHTTPLogoutRevokesCopiedCookie(t *testing.T) {
 	u, _ := url.Parse(a.srv.URL)
 	stolen := c.Jar.Cookies(u)
 
+	// Single logout: the local session ends, then the browser goes to
+	// Entra with a LogoutRequest.
 	resp, body := get(t, c, a.srv.URL+"/saml/logout")
-	if resp.StatusCode != 200 || !strings.Contains(body, "signed out") {
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), a.idp.SignOnURL()+"?SAMLRequest=") {
 		t.Fatalf("logout: %d %s", resp.StatusCode, body)
 	}
 	if resp, _ := get(t, c, a.srv.URL+"/"); resp.StatusCode != http.StatusSeeOther {

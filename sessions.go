@@ -30,6 +30,9 @@ func (sp *SP) startSession(ctx context.Context, w http.ResponseWriter, s *Sessio
 	if err := sp.store.Set(ctx, sp.sessNS+id, raw, ttl); err != nil {
 		return wrapErr(ErrStore, err, "saving the session")
 	}
+	if err := sp.indexSession(ctx, id, s); err != nil {
+		return err
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: sp.sealer.seal(encodePayload(s.ExpiresAt, id), sp.adSession),
 		Path: sp.cookiePath, MaxAge: int(ttl.Seconds()), HttpOnly: true, Secure: sp.secure, SameSite: http.SameSiteLaxMode,

@@ -128,6 +128,11 @@ type Config struct {
 	// has not provisioned or has deactivated); it may set Session.UserID.
 	// nil: every verified user gets a session.
 	Provision func(ctx context.Context, s *Session) error
+	// LocalLogoutOnly makes /saml/logout end only the local session, with
+	// no LogoutRequest to the IdP. Default false: when the IdP metadata
+	// lists a logout URL, the user is sent there to sign out of Entra too
+	// (single logout), and comes back to /saml/logout.
+	LocalLogoutOnly bool
 	// Logger receives warnings. nil: slog.Default().
 	Logger *slog.Logger
 }
@@ -171,9 +176,14 @@ type SP struct {
 	cookiePath string // "/" or basePath
 	acsPath    string
 	sessNS     string
+	indexNS    string
 	adSession  []byte // AES-GCM additional data: binds cookies to this SP
 	adRequest  []byte
-	sessions   sessionCache
+	adLogout   []byte
+	logoutPath string
+
+	localLogoutOnly bool
+	sessions        sessionCache
 
 	idp atomic.Pointer[idpState]
 }
@@ -207,6 +217,8 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		metadataURL: cfg.MetadataURL,
 		httpClient:  cfg.HTTPClient,
 		provision:   cfg.Provision,
+
+		localLogoutOnly: cfg.LocalLogoutOnly,
 
 		decryptKeys:      slices.Clone(cfg.DecryptionKeys),
 		allowUnsignedCBC: cfg.AllowUnsignedCBC,
@@ -276,8 +288,10 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	spID := hex.EncodeToString(h[:12])
 	sp.replayNS = "entrasaml/replay/" + spID + "/"
 	sp.sessNS = "entrasaml/session/" + spID + "/"
+	sp.indexNS = "entrasaml/session-index/" + spID + "/"
 	sp.adSession = []byte("entrasaml/v1/session\x00" + sp.entityID + "\x00" + sp.acsURL)
 	sp.adRequest = []byte("entrasaml/v1/request\x00" + sp.entityID + "\x00" + sp.acsURL)
+	sp.adLogout = []byte("entrasaml/v1/logout\x00" + sp.entityID + "\x00" + sp.acsURL)
 	sp.secure = base.Scheme == "https"
 	sp.basePath = strings.TrimRight(base.Path, "/")
 	sp.cookiePath = sp.basePath
@@ -285,6 +299,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		sp.cookiePath = "/"
 	}
 	sp.acsPath = sp.basePath + "/saml/acs"
+	sp.logoutPath = sp.basePath + "/saml/logout"
 	if sp.sealer, err = newSealer(cfg.SessionKeys); err != nil {
 		return nil, err
 	}

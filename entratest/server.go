@@ -56,8 +56,19 @@ type Server struct {
 	ts   *httptest.Server
 	page *template.Template
 
-	mu   sync.Mutex
-	user User
+	mu        sync.Mutex
+	user      User
+	logoutURL string
+}
+
+// SetLogoutURL sets the service provider's Logout URL, as registered in
+// Entra: a LogoutRequest sent to the sign-on endpoint is answered there
+// with a signed LogoutResponse. Without it the endpoint answers a
+// LogoutRequest with a "signed out" page.
+func (s *Server) SetLogoutURL(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logoutURL = u
 }
 
 // NewServer starts and returns a Server for a new IdP with default
@@ -151,6 +162,10 @@ func (s *Server) serveSignOn(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 2*maxEncodedRequest)
 		req, err = readAuthnRequest(r.PostFormValue("SAMLRequest"), r.PostFormValue("RelayState"), false)
 	} else {
+		if lr, lerr := ParseLogoutRequest(r.URL.Query()); lerr == nil {
+			s.serveLogoutRequest(w, r, lr)
+			return
+		}
 		req, err = ParseAuthnRequest(r.URL.Query())
 	}
 	if err != nil {
@@ -169,6 +184,24 @@ func (s *Server) serveSignOn(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = s.page.ExecuteTemplate(w, "post", struct{ ACS, SAMLResponse, RelayState string }{req.ACSURL, resp, req.RelayState})
+}
+
+// serveLogoutRequest signs the user out, as Entra does, and answers at the
+// SP's Logout URL.
+func (s *Server) serveLogoutRequest(w http.ResponseWriter, r *http.Request, lr *LogoutRequest) {
+	s.mu.Lock()
+	dest := s.logoutURL
+	s.mu.Unlock()
+	if dest == "" {
+		s.errorPage(w, http.StatusOK, "You signed out of your account.")
+		return
+	}
+	u, err := s.LogoutResponseURL(dest, lr.ID, lr.RelayState, true)
+	if err != nil {
+		s.errorPage(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	http.Redirect(w, r, u, http.StatusFound)
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, code int, msg string) {

@@ -1,0 +1,205 @@
+package entrasaml
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// logoutCookie remembers, for ten minutes, the ID of the LogoutRequest this
+// browser was sent to Entra with. Entra's LogoutResponse comes back as a
+// top-level GET, which carries SameSite=Lax cookies.
+const logoutCookie = "entrasaml_logout"
+
+// serveLogout serves the logout URL (BaseURL + "/saml/logout"):
+//
+//   - without SAML parameters (the link a user clicks): ends the local
+//     session (in the Store too, so a copied cookie stops working on every
+//     instance), then, when the IdP metadata lists a logout URL and
+//     Config.LocalLogoutOnly is false, redirects to it with a
+//     LogoutRequest; otherwise shows a signed-out page;
+//   - GET with SAMLResponse: the IdP's LogoutResponse to that request:
+//     signature checked when it has one, Issuer, Destination, InResponseTo
+//     and status; shows the signed-out page;
+//   - GET with SAMLRequest: a LogoutRequest from the IdP (the user signed
+//     out of another application): see serveLogoutRequest.
+func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, POST")
+		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the logout URL", r.Method))
+		return
+	}
+	q := r.URL.Query()
+	switch {
+	case r.Method == http.MethodGet && q.Has("SAMLResponse"):
+		sp.serveLogoutResponse(w, r)
+	case r.Method == http.MethodGet && q.Has("SAMLRequest"):
+		sp.serveLogoutRequest(w, r)
+	default:
+		sp.startLogout(w, r)
+	}
+}
+
+func (sp *SP) signedOut(w http.ResponseWriter, msg string) {
+	writePage(w, http.StatusOK, "You are signed out", msg, "", sp.cookiePath)
+}
+
+func (sp *SP) startLogout(w http.ResponseWriter, r *http.Request) {
+	s, err := sp.sessionFromRequest(r)
+	if err != nil {
+		sp.fail(w, r, err)
+		return
+	}
+	if err := sp.EndSession(w, r); err != nil {
+		sp.fail(w, r, err)
+		return
+	}
+	if s == nil || sp.localLogoutOnly || sp.idp.Load().md.LogoutURL == "" {
+		sp.signedOut(w, "You have signed out of this application.")
+		return
+	}
+	u, id, err := sp.LogoutRequestURL(s)
+	if err != nil {
+		sp.logger.WarnContext(r.Context(), "entrasaml: building the LogoutRequest", "err", err)
+		sp.signedOut(w, "You have signed out of this application.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: logoutCookie, Value: sp.sealer.seal(encodePayload(sp.now().Add(pendingTTL), id), sp.adLogout),
+		Path: sp.logoutPath, MaxAge: int(pendingTTL / time.Second), HttpOnly: true, Secure: sp.secure, SameSite: http.SameSiteLaxMode})
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
+	msg, err := sp.readRedirectMessage(r.URL.RawQuery, "SAMLResponse")
+	if err != nil {
+		sp.fail(w, r, err)
+		return
+	}
+	var requestID string
+	if c, err := r.Cookie(logoutCookie); err == nil {
+		if p, err := sp.sealer.open(nil, c.Value, sp.adLogout); err == nil {
+			if f, ok := decodePayload(p, sp.now(), 1); ok {
+				requestID = f[0]
+			}
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: logoutCookie, Value: "", Path: sp.logoutPath, MaxAge: -1, HttpOnly: true,
+		Secure: sp.secure, SameSite: http.SameSiteLaxMode})
+	err = sp.checkLogoutResponse(msg.root, requestID)
+	var se *StatusError
+	switch {
+	case err == nil:
+		sp.signedOut(w, "You have signed out of this application and of Microsoft Entra ID.")
+	case errors.As(err, &se):
+		sp.logger.WarnContext(r.Context(), "entrasaml: the IdP reported a failed single logout", "err", err)
+		sp.signedOut(w, "You have signed out of this application, but Microsoft Entra ID could not sign you out everywhere ("+
+			se.Code+"). Close your browser to end your Microsoft session.")
+	default:
+		sp.fail(w, r, err)
+	}
+}
+
+// serveLogoutRequest handles a LogoutRequest from the IdP and answers it
+// with a LogoutResponse. A request whose query-string signature verifies
+// with the IdP's certificates ends every session of its NameID (and
+// SessionIndex, when given), on every instance sharing the Store. An
+// unsigned one can only end the session of the browser carrying it, and
+// only when that session is of the same NameID and SessionIndex: a third
+// party can then sign nobody else out. (Entra sends its front-channel
+// LogoutRequests through the user's browser, which carries the session
+// cookie on that top-level GET.)
+func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request) {
+	msg, err := sp.readRedirectMessage(r.URL.RawQuery, "SAMLRequest")
+	if err != nil {
+		sp.fail(w, r, err)
+		return
+	}
+	req, err := sp.parseLogoutRequest(msg.root)
+	if err != nil {
+		sp.fail(w, r, err)
+		return
+	}
+	s, err := sp.sessionFromRequest(r)
+	if err != nil {
+		sp.fail(w, r, err)
+		return
+	}
+	if s != nil && s.NameID == req.nameID && (len(req.sessionIndex) == 0 || contains(req.sessionIndex, s.SessionIndex)) {
+		if err := sp.EndSession(w, r); err != nil {
+			sp.fail(w, r, err)
+			return
+		}
+	}
+	if msg.signed {
+		if err := sp.endSessionsOf(r.Context(), req.nameID, req.sessionIndex); err != nil {
+			sp.fail(w, r, err)
+			return
+		}
+	}
+	u, err := sp.logoutResponseURL(req.id, msg.relayState)
+	if err != nil {
+		sp.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// indexSession adds session id to the list of its NameID's sessions.
+func (sp *SP) indexSession(ctx context.Context, id string, s *Session) error {
+	key := sp.sessionIndexKey(s.NameID)
+	raw, _, err := sp.store.Get(ctx, key)
+	if err != nil {
+		return wrapErr(ErrStore, err, "loading the session index")
+	}
+	now := sp.now()
+	var b strings.Builder
+	last := s.ExpiresAt
+	for line := range strings.Lines(string(raw)) {
+		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
+		if len(f) != 3 {
+			continue
+		}
+		exp, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil || exp <= now.Unix() {
+			continue // expired sessions drop out of the list
+		}
+		if t := time.Unix(exp, 0); t.After(last) {
+			last = t
+		}
+		b.WriteString(line)
+	}
+	b.WriteString(indexLine(id, s.SessionIndex, s.ExpiresAt))
+	if err := sp.store.Set(ctx, key, []byte(b.String()), last.Sub(now)+time.Second); err != nil {
+		return wrapErr(ErrStore, err, "saving the session index")
+	}
+	return nil
+}
+
+// endSessionsOf deletes every session of nameID whose SessionIndex is one
+// of sessionIndex (all of them when sessionIndex is empty).
+func (sp *SP) endSessionsOf(ctx context.Context, nameID string, sessionIndex []string) error {
+	key := sp.sessionIndexKey(nameID)
+	raw, found, err := sp.store.Get(ctx, key)
+	if err != nil {
+		return wrapErr(ErrStore, err, "loading the session index")
+	}
+	if !found {
+		return nil
+	}
+	for line := range strings.Lines(string(raw)) {
+		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
+		if len(f) != 3 || (len(sessionIndex) > 0 && !contains(sessionIndex, f[1])) {
+			continue
+		}
+		sp.sessions.forget(f[0])
+		if err := sp.store.Delete(ctx, sp.sessNS+f[0]); err != nil {
+			return wrapErr(ErrStore, err, "deleting a session")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,307 @@
+package entrasaml
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+)
+
+// Single logout, HTTP-Redirect binding only (the only one Entra supports).
+// The net/http side is in logout.go.
+
+// maxRedirectMessage bounds a SAML message in a query string, inflated.
+const maxRedirectMessage = 64 << 10
+
+// LogoutRequestURL returns the URL that sends the browser to the IdP's
+// logout URL with a LogoutRequest for s (HTTP-Redirect binding): an ID that
+// never starts with a digit, Issuer = EntityID, the session's NameID (with
+// its Format) and SessionIndex, signed with SigAlg and Signature when
+// Config.Key is set. requestID is what the IdP's LogoutResponse must answer.
+// Errors match ErrMetadata when the IdP metadata lists no logout URL.
+func (sp *SP) LogoutRequestURL(s *Session) (u *url.URL, requestID string, err error) {
+	md := sp.idp.Load().md
+	if md.LogoutURL == "" {
+		return nil, "", newErr(ErrMetadata, "the IdP metadata lists no HTTP-Redirect SingleLogoutService")
+	}
+	dest, err := url.Parse(md.LogoutURL)
+	if err != nil {
+		return nil, "", wrapErr(ErrMetadata, err, "the logout URL cannot be parsed")
+	}
+	id := newID()
+	buf := getBuffer()
+	defer putBuffer(buf)
+	w := &buf.xml
+	w.WriteString(`<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="`)
+	w.WriteString(id)
+	w.WriteString(`" Version="2.0" IssueInstant="`)
+	w.WriteString(sp.now().UTC().Format("2006-01-02T15:04:05.000Z"))
+	w.WriteString(`" Destination="`)
+	xmlEscape(w, md.LogoutURL)
+	w.WriteString(`"><saml:Issuer>`)
+	xmlEscape(w, sp.entityID)
+	w.WriteString(`</saml:Issuer><saml:NameID`)
+	if s.NameIDFormat != "" {
+		w.WriteString(` Format="`)
+		xmlEscape(w, s.NameIDFormat)
+		w.WriteString(`"`)
+	}
+	w.WriteString(`>`)
+	xmlEscape(w, s.NameID)
+	w.WriteString(`</saml:NameID>`)
+	if s.SessionIndex != "" {
+		w.WriteString(`<samlp:SessionIndex>`)
+		xmlEscape(w, s.SessionIndex)
+		w.WriteString(`</samlp:SessionIndex>`)
+	}
+	w.WriteString(`</samlp:LogoutRequest>`)
+	u, err = sp.redirectURL(buf, dest, "SAMLRequest", "")
+	if err != nil {
+		return nil, "", err
+	}
+	return u, id, nil
+}
+
+// logoutResponseURL returns the URL that answers the IdP's LogoutRequest
+// inResponseTo with a Success LogoutResponse.
+func (sp *SP) logoutResponseURL(inResponseTo, relayState string) (*url.URL, error) {
+	md := sp.idp.Load().md
+	dest, err := url.Parse(md.LogoutURL)
+	if err != nil || md.LogoutURL == "" {
+		return nil, newErr(ErrMetadata, "the IdP metadata lists no usable logout URL")
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	w := &buf.xml
+	w.WriteString(`<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="`)
+	w.WriteString(newID())
+	w.WriteString(`" Version="2.0" IssueInstant="`)
+	w.WriteString(sp.now().UTC().Format("2006-01-02T15:04:05.000Z"))
+	w.WriteString(`" Destination="`)
+	xmlEscape(w, md.LogoutURL)
+	w.WriteString(`" InResponseTo="`)
+	xmlEscape(w, inResponseTo)
+	w.WriteString(`"><saml:Issuer>`)
+	xmlEscape(w, sp.entityID)
+	w.WriteString(`</saml:Issuer><samlp:Status><samlp:StatusCode Value="` + statusSuccess + `"/></samlp:Status></samlp:LogoutResponse>`)
+	if len(relayState) > maxRelayState {
+		relayState = ""
+	}
+	return sp.redirectURL(buf, dest, "SAMLResponse", relayState)
+}
+
+// redirectMessage is a SAML message received with the HTTP-Redirect
+// binding.
+type redirectMessage struct {
+	root       *etree.Element
+	relayState string
+	signed     bool // it carried a Signature, and it verified
+}
+
+// readRedirectMessage decodes the param ("SAMLRequest" or "SAMLResponse")
+// of the raw query string, and verifies its Signature over the raw query
+// (SAML Bindings 3.4.4.1) with the IdP's certificates when it has one.
+func (sp *SP) readRedirectMessage(rawQuery, param string) (*redirectMessage, error) {
+	if len(rawQuery) > 4*maxRedirectMessage {
+		return nil, &Error{Err: ErrMalformed, Reason: "the query string is too large", large: true}
+	}
+	raw := map[string]string{}
+	for _, kv := range strings.Split(rawQuery, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, dup := raw[k]; dup && (k == param || k == "RelayState" || k == "SigAlg" || k == "Signature") {
+			return nil, newErr(ErrMalformed, "%s appears twice in the query string", k)
+		}
+		raw[k] = v
+	}
+	msg := &redirectMessage{}
+	value := func(k string) (string, error) {
+		v, err := url.QueryUnescape(raw[k])
+		if err != nil {
+			return "", wrapErr(ErrMalformed, err, "%s is not URL-encoded", k)
+		}
+		return v, nil
+	}
+	var err error
+	if msg.relayState, err = value("RelayState"); err != nil {
+		return nil, err
+	}
+
+	if _, ok := raw["Signature"]; ok {
+		alg, err := value("SigAlg")
+		if err != nil {
+			return nil, err
+		}
+		sig, err := value("Signature")
+		if err != nil {
+			return nil, err
+		}
+		signed := param + "=" + raw[param]
+		if _, ok := raw["RelayState"]; ok {
+			signed += "&RelayState=" + raw["RelayState"]
+		}
+		signed += "&SigAlg=" + raw["SigAlg"]
+		if err := sp.verifyQuerySignature(signed, alg, sig); err != nil {
+			return nil, err
+		}
+		msg.signed = true
+	}
+
+	b64, err := value(param)
+	if err != nil {
+		return nil, err
+	}
+	deflated, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(deflated) == 0 {
+		return nil, newErr(ErrMalformed, "%s is not base64", param)
+	}
+	xml, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(deflated)), maxRedirectMessage+1))
+	if err != nil {
+		return nil, wrapErr(ErrMalformed, err, "%s does not inflate", param)
+	}
+	if len(xml) > maxRedirectMessage {
+		return nil, &Error{Err: ErrMalformed, Reason: param + " is too large", large: true}
+	}
+	if msg.root, err = parseXML(xml, ErrMalformed); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// verifyQuerySignature checks an HTTP-Redirect binding signature: sig over
+// signed with algorithm alg, by one of the IdP's current certificates.
+func (sp *SP) verifyQuerySignature(signed, alg, sig string) error {
+	switch alg {
+	case algRSASHA256, algRSASHA384, algRSASHA512:
+	case algRSASHA1:
+		if !sp.allowSHA1 {
+			return newErr(ErrInvalidSignature, "RSA-SHA1 signatures are refused (Config.AllowSHA1 is false)")
+		}
+	default:
+		return newErr(ErrInvalidSignature, "SigAlg must be RSA-SHA256, RSA-SHA384 or RSA-SHA512")
+	}
+	sigBytes, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		return newErr(ErrInvalidSignature, "Signature is not base64")
+	}
+	hash := hashFor(alg)
+	h := hash.New()
+	h.Write([]byte(signed))
+	digest := h.Sum(nil)
+	now := sp.now()
+	for _, c := range sp.idp.Load().certs {
+		if validAt(c, now) && rsa.VerifyPKCS1v15(c.PublicKey.(*rsa.PublicKey), hash, digest, sigBytes) == nil {
+			return nil
+		}
+	}
+	return newErr(ErrInvalidSignature, "the query-string signature does not verify with the IdP's certificates")
+}
+
+// logoutIssuers are the Issuers accepted on logout messages: the IdP's
+// entity ID and, for Entra, exactly "https://<login host>/<tenant>/", which
+// is what Entra puts on its LogoutResponse.
+func (sp *SP) logoutIssuerOK(iss string) bool {
+	md := sp.idp.Load().md
+	if iss == md.EntityID {
+		return true
+	}
+	if md.TenantID == "" {
+		return false
+	}
+	u, err := url.Parse(md.LogoutURL)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return iss == u.Scheme+"://"+u.Host+"/"+md.TenantID+"/"
+}
+
+// checkLogoutMessage applies the checks common to LogoutRequest and
+// LogoutResponse: the element, Version, Issuer, Destination.
+func (sp *SP) checkLogoutMessage(root *etree.Element, name string) error {
+	if !is(root, nsProtocol, name) {
+		return newErr(ErrMalformed, "the message is not a %s", name)
+	}
+	if attrValue(root, "Version") != "2.0" {
+		return newErr(ErrMalformed, "%s Version is not 2.0", name)
+	}
+	iss, ok := child(root, nsAssertion, "Issuer")
+	if !ok || iss == nil {
+		return newErr(ErrIssuerMismatch, "%s has no single Issuer", name)
+	}
+	if v, _ := trimmedText(iss); !sp.logoutIssuerOK(v) {
+		return newErr(ErrIssuerMismatch, "%s Issuer is not the IdP's", name)
+	}
+	if d, ok := attr(root, "Destination"); ok && d != sp.LogoutURL() {
+		return newErr(ErrDestinationMismatch, "%s Destination is not the logout URL %s", name, sp.LogoutURL())
+	}
+	return nil
+}
+
+// logoutRequest is an IdP's LogoutRequest, checked.
+type logoutRequest struct {
+	id, nameID   string
+	sessionIndex []string
+}
+
+func (sp *SP) parseLogoutRequest(root *etree.Element) (*logoutRequest, error) {
+	if err := sp.checkLogoutMessage(root, "LogoutRequest"); err != nil {
+		return nil, err
+	}
+	req := &logoutRequest{id: attrValue(root, "ID")}
+	if req.id == "" {
+		return nil, newErr(ErrMalformed, "LogoutRequest has no ID")
+	}
+	if v, ok := attr(root, "NotOnOrAfter"); ok {
+		t, ok := parseTime(v)
+		if !ok {
+			return nil, newErr(ErrMalformed, "LogoutRequest NotOnOrAfter is invalid")
+		}
+		if !sp.now().Before(t.Add(sp.skew)) {
+			return nil, newErr(ErrExpired, "LogoutRequest NotOnOrAfter %s has passed", stamp(t))
+		}
+	}
+	n, ok := child(root, nsAssertion, "NameID")
+	if !ok || n == nil {
+		return nil, newErr(ErrMalformed, "LogoutRequest must have one NameID")
+	}
+	if req.nameID, ok = trimmedText(n); !ok || req.nameID == "" {
+		return nil, newErr(ErrMalformed, "LogoutRequest NameID is empty")
+	}
+	for _, si := range children(root, nsProtocol, "SessionIndex") {
+		v, _ := trimmedText(si)
+		req.sessionIndex = append(req.sessionIndex, v)
+	}
+	return req, nil
+}
+
+// checkLogoutResponse checks the IdP's answer to our LogoutRequest
+// requestID and returns its status error, if any.
+func (sp *SP) checkLogoutResponse(root *etree.Element, requestID string) error {
+	if err := sp.checkLogoutMessage(root, "LogoutResponse"); err != nil {
+		return err
+	}
+	if irt := attrValue(root, "InResponseTo"); requestID == "" || irt != requestID {
+		return newErr(ErrRequestIDMismatch, "the LogoutResponse does not answer this browser's LogoutRequest")
+	}
+	return checkStatus(root)
+}
+
+// sessionIndexKey is the Store key listing the sessions of one NameID, so
+// that an IdP-initiated logout reaches them on every instance.
+func (sp *SP) sessionIndexKey(nameID string) string {
+	h := sha256.Sum256([]byte(nameID))
+	return sp.indexNS + base64.RawURLEncoding.EncodeToString(h[:16])
+}
+
+// indexLine is one session in a NameID's list: session ID, tab,
+// SessionIndex, tab, expiry (Unix seconds).
+func indexLine(id, sessionIndex string, exp time.Time) string {
+	return id + "\t" + strings.NewReplacer("\n", " ", "\t", " ").Replace(sessionIndex) + "\t" + strconv.FormatInt(exp.Unix(), 10) + "\n"
+}
