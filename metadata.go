@@ -3,8 +3,10 @@ package entrasaml
 import (
 	"bytes"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"net/url"
 	"regexp"
 	"strings"
@@ -65,7 +67,8 @@ var entraIssuer = regexp.MustCompile(`^https://sts\.(?:windows\.net|chinacloudap
 //
 // It does not verify the document's own signature: Entra signs metadata with
 // the same certificate it lists, which proves nothing unless that
-// certificate is pinned; fetch metadata over HTTPS from Entra instead.
+// certificate is pinned. Fetch metadata over HTTPS from Entra, or pin its
+// signer with Config.MetadataSigners.
 //
 // Errors match ErrMetadata and say what an administrator should do: an HTML
 // page instead of XML (a wrong URL), SP metadata instead of the IdP's, no
@@ -77,6 +80,14 @@ func ParseMetadata(data []byte) (*IdPMetadata, error) {
 }
 
 func parseMetadata(data []byte, now time.Time) (*IdPMetadata, error) {
+	return parsePinnedMetadata(data, now, nil, false)
+}
+
+// parsePinnedMetadata is parseMetadata that, when pins is not empty,
+// requires the document's own enveloped signature to verify with a
+// certificate whose SHA-256 fingerprint is pinned, and then reads only
+// what that signature covers.
+func parsePinnedMetadata(data []byte, now time.Time, pins [][32]byte, allowSHA1 bool) (*IdPMetadata, error) {
 	if looksLikeHTML(data) {
 		return nil, newErr(ErrMetadata, "this is an HTML page, not federation metadata: check the URL "+
 			"(Entra's app federation metadata URL ends in federationmetadata.xml?appid=<application id>)")
@@ -90,6 +101,11 @@ func parseMetadata(data []byte, now time.Time) (*IdPMetadata, error) {
 	}
 	if strings.EqualFold(root.Tag, "html") {
 		return nil, newErr(ErrMetadata, "this is an HTML page, not federation metadata: check the URL")
+	}
+	if len(pins) > 0 {
+		if root, err = verifyMetadataSignature(root, pins, now, allowSHA1); err != nil {
+			return nil, err
+		}
 	}
 	var idps, sps []*etree.Element
 	switch {
@@ -112,6 +128,62 @@ func parseMetadata(data []byte, now time.Time) (*IdPMetadata, error) {
 		return nil, newErr(ErrMetadata, "the metadata describes %d identity providers; give the one to trust", len(idps))
 	}
 	return parseIdP(idps[0], now)
+}
+
+// verifyMetadataSignature checks the enveloped signature of the metadata
+// root against the pinned certificate fingerprints and returns the signed
+// content. The certificate comes from the signature's KeyInfo (Entra puts
+// its signing certificate there); trust comes only from the pin.
+func verifyMetadataSignature(root *etree.Element, pins [][32]byte, now time.Time, allowSHA1 bool) (*etree.Element, error) {
+	sigs := children(root, nsDSig, "Signature")
+	if len(sigs) != 1 {
+		return nil, newErr(ErrMetadata, "the metadata is not signed, but Config.MetadataSigners pins its signer")
+	}
+	sig := sigs[0]
+	var cert *x509.Certificate
+	if ki, _ := child(sig, nsDSig, "KeyInfo"); ki != nil {
+		for _, xd := range children(ki, nsDSig, "X509Data") {
+			for _, xc := range children(xd, nsDSig, "X509Certificate") {
+				t, _ := text(xc)
+				der, err := decodeBase64Loose(t)
+				if err != nil {
+					continue
+				}
+				fp := sha256.Sum256(der)
+				for _, p := range pins {
+					if p == fp {
+						cert, _ = x509.ParseCertificate(der)
+					}
+				}
+			}
+		}
+	}
+	if cert == nil || !usableKey(cert) || !validAt(cert, now) {
+		return nil, newErr(ErrMetadata, "the metadata is not signed by a current certificate pinned in Config.MetadataSigners")
+	}
+	id := attrValue(root, "ID")
+	if id == "" {
+		return nil, newErr(ErrMetadata, "the signed metadata root has no ID")
+	}
+	signed, err := verifyEnveloped(root, sig, id, []*x509.Certificate{cert}, allowSHA1)
+	if err != nil {
+		return nil, wrapErr(ErrMetadata, err, "the metadata signature does not verify")
+	}
+	return signed, nil
+}
+
+// ParseFingerprint parses a certificate's SHA-256 fingerprint written in
+// hex, with or without colons or spaces (as openssl and the Entra portal
+// show them), for Config.MetadataSigners.
+func ParseFingerprint(s string) ([32]byte, error) {
+	var fp [32]byte
+	h := strings.NewReplacer(":", "", " ", "").Replace(s)
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != len(fp) {
+		return fp, newErr(ErrConfig, "%q is not a SHA-256 fingerprint (64 hex digits)", s)
+	}
+	copy(fp[:], b)
+	return fp, nil
 }
 
 func looksLikeHTML(data []byte) bool {

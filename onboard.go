@@ -297,7 +297,7 @@ func (rep *OnboardingReport) examine(data []byte, now time.Time) {
 		return
 	}
 	rep.examineIdP(idps[0], now)
-	if _, err := newIdPState(data, now); err != nil && !rep.hasError() {
+	if _, err := (&SP{}).newIdPState(data, now); err != nil && !rep.hasError() {
 		// A safety net: New refuses for a reason examineIdP missed.
 		rep.add(SeverityError, ProblemInvalidMetadata, "This metadata cannot be used: "+reasonOf(err)+".")
 	}

@@ -111,7 +111,7 @@ func (sp *SP) fetchAndSwap(ctx context.Context, now time.Time) error {
 	data, err := fetchMetadata(ctx, sp.httpClient, sp.metadataURL)
 	if err == nil {
 		var st *idpState
-		if st, err = newIdPState(data, now); err == nil {
+		if st, err = sp.newIdPState(data, now); err == nil {
 			sp.idp.Store(st)
 			sp.warnExpiring(ctx, st, now)
 			return nil

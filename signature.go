@@ -57,6 +57,14 @@ func (sp *SP) verifySignature(st *idpState, el, sig *etree.Element, now time.Tim
 	if err != nil {
 		return nil, err
 	}
+	return verifyEnveloped(el, sig, id, certs, sp.allowSHA1)
+}
+
+// verifyEnveloped is the core validation of verifySignature, against certs.
+func verifyEnveloped(el, sig *etree.Element, id string, certs []*x509.Certificate, allowSHA1 bool) (*etree.Element, error) {
+	if err := checkSignaturePolicy(sig, id, allowSHA1); err != nil {
+		return nil, err
+	}
 	bad := func(cause error, format string, args ...any) error {
 		return wrapErr(ErrInvalidSignature, cause, format, args...)
 	}
@@ -70,7 +78,7 @@ func (sp *SP) verifySignature(st *idpState, el, sig *etree.Element, now time.Tim
 	// The policy held for the parsed SignedInfo; it must hold for the
 	// canonical one that the signature covers, which every value below
 	// comes from.
-	if err := checkSignedInfo(signedInfo, id, sp.allowSHA1); err != nil {
+	if err := checkSignedInfo(signedInfo, id, allowSHA1); err != nil {
 		return nil, err
 	}
 	sv, _ := child(sig, nsDSig, "SignatureValue")

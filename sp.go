@@ -55,6 +55,15 @@ type Config struct {
 	// signed with a certificate the metadata lacks (as right after an Entra
 	// key rollover). 0: DefaultMetadataRefreshInterval (5 min).
 	MetadataRefreshInterval time.Duration
+	// MetadataSigners pins the metadata's own signature: when set, every
+	// metadata document (from Metadata, MetadataURL and each refresh) must
+	// carry an enveloped signature that verifies with a certificate whose
+	// SHA-256 fingerprint (hex; colons allowed) is listed, or it is refused
+	// with ErrMetadata (a refresh then keeps the last good copy). Entra
+	// signs its metadata with the tenant's current token signing
+	// certificate. nil: the signature is not checked; the metadata is
+	// trusted for coming from Metadata or over HTTPS from MetadataURL.
+	MetadataSigners []string
 	// HTTPClient fetches MetadataURL. nil: a client with a
 	// DefaultMetadataTimeout timeout.
 	HTTPClient *http.Client
@@ -162,6 +171,7 @@ type SP struct {
 	allowUnsignedCBC bool
 
 	metadataURL         string
+	metadataPins        [][32]byte
 	metadataMaxAge      time.Duration
 	metadataMinInterval time.Duration
 	refresher           refresher
@@ -275,6 +285,13 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	if sp.httpClient == nil {
 		sp.httpClient = &http.Client{Timeout: DefaultMetadataTimeout}
 	}
+	for _, f := range cfg.MetadataSigners {
+		fp, err := ParseFingerprint(f)
+		if err != nil {
+			return nil, err
+		}
+		sp.metadataPins = append(sp.metadataPins, fp)
+	}
 	if err := checkKey(cfg.Key, cfg.Certificate); err != nil {
 		return nil, err
 	}
@@ -314,7 +331,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 			return nil, err
 		}
 	}
-	st, err := newIdPState(data, sp.now())
+	st, err := sp.newIdPState(data, sp.now())
 	if err != nil {
 		return nil, err
 	}
@@ -342,8 +359,8 @@ func checkKey(key crypto.Signer, cert *x509.Certificate) error {
 	return nil
 }
 
-func newIdPState(data []byte, now time.Time) (*idpState, error) {
-	md, err := parseMetadata(data, now)
+func (sp *SP) newIdPState(data []byte, now time.Time) (*idpState, error) {
+	md, err := parsePinnedMetadata(data, now, sp.metadataPins, sp.allowSHA1)
 	if err != nil {
 		return nil, err
 	}
