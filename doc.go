@@ -82,6 +82,16 @@
 // generic page. A non-Success status from Entra is a [*StatusError] with
 // the AADSTS code, which is safe to show, and a hint for the administrator.
 //
+// # Single logout
+//
+// /saml/logout ends the local session and, when the IdP metadata lists a
+// logout URL, sends the browser to Entra with a LogoutRequest
+// ([SP.LogoutRequestURL]); Entra's LogoutResponse and its own
+// LogoutRequests (the user signed out of another application) come back to
+// the same URL. A signed LogoutRequest from Entra ends every session of its
+// NameID on every instance; an unsigned one only the session of the browser
+// that carries it, when it matches.
+//
 // # Several instances
 //
 // The default [MemoryStore] remembers used assertions in one process. Behind
