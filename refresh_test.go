@@ -23,6 +23,7 @@ type metadataServer struct {
 	mu      sync.Mutex
 	mode    string        // "", "down", "html"
 	gate    chan struct{} // when set, fetches wait for it to close
+	started chan struct{} // when set, receives a value as each fetch starts
 }
 
 func newMetadataServer(t *testing.T, idp *entratest.IdP) *metadataServer {
@@ -30,8 +31,11 @@ func newMetadataServer(t *testing.T, idp *entratest.IdP) *metadataServer {
 	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.fetches.Add(1)
 		m.mu.Lock()
-		mode, gate := m.mode, m.gate
+		mode, gate, started := m.mode, m.gate, m.started
 		m.mu.Unlock()
+		if started != nil {
+			started <- struct{}{}
+		}
 		if gate != nil {
 			<-gate
 		}
@@ -199,9 +203,9 @@ func TestRolloverConcurrentOneFetch(t *testing.T) {
 	idp, ms, sp, _ := rolloverSetup(t)
 	k2 := newKey(t)
 	idp.UseKey(k2)
-	gate := make(chan struct{})
+	gate, started := make(chan struct{}), make(chan struct{}, 8)
 	ms.mu.Lock()
-	ms.gate = gate
+	ms.gate, ms.started = gate, started
 	ms.mu.Unlock()
 	responses := make([]string, 100)
 	for i := range responses {
@@ -220,11 +224,9 @@ func TestRolloverConcurrentOneFetch(t *testing.T) {
 			}
 		})
 	}
-	// Hold the refresh until it has started, so that the calls pile up on
-	// it; then let it finish.
-	for deadline := time.Now().Add(10 * time.Second); ms.fetches.Load() < 2 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	// The refresh is held at the metadata server once it has started, so
+	// that the calls pile up on it; then it may finish.
+	<-started
 	close(gate)
 	wg.Wait()
 	if n := ms.fetches.Load(); n != 2 {
