@@ -123,36 +123,3 @@ func (cfg *config) store(logger *slog.Logger) (entrasaml.Store, error) {
 	logger.Info("sessions and used assertion IDs are kept in files", "dir", dir)
 	return newFileStore(dir)
 }
-
-// devIdPOrigin returns the origin of the development IdP listening on
-// addr: on another site than the app at rootURL, so that the ACS POST is a
-// cross-site request as with Entra. A loopback or unspecified address is
-// reached as 127.0.0.1 when the app is on localhost, and as localhost when
-// the app is on 127.0.0.1 (or [::1]); another address as itself.
-func devIdPOrigin(rootURL string, addr net.Addr) (string, error) {
-	tcp, ok := addr.(*net.TCPAddr)
-	if !ok {
-		return "", fmt.Errorf("development IdP: %v is not a TCP address", addr)
-	}
-	root, err := url.Parse(rootURL)
-	if err != nil {
-		return "", err
-	}
-	appHost := root.Hostname()
-	var host string
-	switch ip := tcp.IP; {
-	case ip.IsUnspecified() || ip.To4() != nil && ip.IsLoopback():
-		host = "127.0.0.1"
-		if appHost == "127.0.0.1" || appHost == "::1" {
-			host = "localhost"
-		}
-	case ip.IsLoopback(): // ::1
-		host = "::1"
-		if appHost == "::1" {
-			host = "localhost"
-		}
-	default:
-		host = ip.String()
-	}
-	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port)), nil
-}

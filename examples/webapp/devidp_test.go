@@ -147,24 +147,3 @@ func TestDevIdP(t *testing.T) {
 		}
 	})
 }
-
-func TestDevIdPOrigin(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct{ root, listen, want string }{
-		{"http://localhost:8080", "127.0.0.1:5000", "http://127.0.0.1:5000"},
-		{"http://127.0.0.1:8080", "127.0.0.1:5000", "http://localhost:5000"},
-		{"http://[::1]:8080", "127.0.0.1:5000", "http://localhost:5000"},
-		{"https://app.example", "0.0.0.0:5000", "http://127.0.0.1:5000"},
-		{"http://localhost:8080", "[::1]:5000", "http://[::1]:5000"},
-		{"http://[::1]:8080", "[::1]:5000", "http://localhost:5000"},
-		{"http://localhost:8080", "192.0.2.7:5000", "http://192.0.2.7:5000"},
-	} {
-		addr, err := resolveTCP(c.listen)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, err := devIdPOrigin(c.root, addr); got != c.want || err != nil {
-			t.Errorf("devIdPOrigin(%s, %s) = %q, %v; want %q", c.root, c.listen, got, err, c.want)
-		}
-	}
-}

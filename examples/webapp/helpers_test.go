@@ -198,6 +198,33 @@ func requireIdPRedirect(t *testing.T, resp *http.Response, signOnURL string) *en
 	return req
 }
 
+// signOut follows single logout from the app at root: /saml/logout ends
+// the session and sends the browser to idp with a LogoutRequest, idp
+// answers at the app's Logout URL, which shows the signed-out page.
+func signOut(t *testing.T, c *http.Client, root string, idp *entratest.IdP) {
+	t.Helper()
+	resp, _ := get(t, c, root+"/saml/logout")
+	loc := resp.Header.Get("Location")
+	if !isRedirect(resp.StatusCode) || !strings.HasPrefix(loc, idp.SignOnURL()+"?") {
+		t.Fatalf("logout: %d to %q, want the IdP's logout URL %s", resp.StatusCode, loc, idp.SignOnURL())
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr, err := entratest.ParseLogoutRequest(u.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := idp.LogoutResponseURL(root+"/saml/logout", lr.ID, lr.RelayState, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, c, back); resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
+		t.Fatalf("LogoutResponse: %d\n%s", resp.StatusCode, body)
+	}
+}
+
 // cookie returns the cookie named name that resp sets, or nil.
 func cookie(resp *http.Response, name string) *http.Cookie {
 	for _, c := range resp.Cookies() {

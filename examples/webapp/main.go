@@ -4,7 +4,7 @@
 // every claim of the assertion.
 //
 // With no -metadata it also starts a development IdP (a fake Entra tenant,
-// package entratest) on a second local port, on another site than the app
+// package devidp, built on entratest) on a second local port, on another site than the app
 // (127.0.0.1 when the app is on localhost, localhost when the app is on
 // 127.0.0.1), so the sign-in works like the real thing: a redirect to a
 // "Pick an account" page, then a cross-site form POST to the ACS.
@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/examples/internal/devidp"
 )
 
 func main() {
@@ -149,7 +150,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	listeners := []net.Listener{appLn}
 	idpURL := ""
 	if dev != nil {
-		idpURL = dev.idp.LoginURL()
+		idpURL = dev.LoginURL()
 		servers = append(servers, newServer(logRequests(logger.With("server", "devidp"), dev), logger))
 		listeners = append(listeners, idpLn)
 	}
@@ -162,7 +163,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		"idp", sp.IdPMetadata().EntityID, "sign_on_url", sp.IdPMetadata().SignOnURL)
 	fmt.Fprintf(stdout, "open %s/\n", cfg.rootURL)
 	if dev != nil {
-		fmt.Fprintf(stdout, "development IdP (fake Entra tenant %s) at %s/, metadata %s\n", dev.idp.TenantID(), idpURL, dev.idp.MetadataURL())
+		fmt.Fprintf(stdout, "development IdP (fake Entra tenant %s) at %s/, metadata %s\n", dev.TenantID(), idpURL, dev.MetadataURL())
 	}
 	if h.ready != nil {
 		h.ready(cfg.rootURL, idpURL)
@@ -187,7 +188,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 // loadMetadata reads the -metadata file (nil for a URL, which entrasaml.New
 // fetches) or, without -metadata, starts the development IdP (listening on
 // idpLn, or on -idp-addr) and returns its metadata.
-func loadMetadata(cfg *config, idpLn net.Listener, logger *slog.Logger) ([]byte, net.Listener, *devIdP, error) {
+func loadMetadata(cfg *config, idpLn net.Listener, logger *slog.Logger) ([]byte, net.Listener, *devidp.IdP, error) {
 	if p := cfg.metadataPath; strings.HasPrefix(p, "https://") || strings.HasPrefix(p, "http://") {
 		return nil, nil, nil, nil
 	} else if p != "" {
@@ -203,7 +204,7 @@ func loadMetadata(cfg *config, idpLn net.Listener, logger *slog.Logger) ([]byte,
 			return nil, nil, nil, err
 		}
 	}
-	origin, err := devIdPOrigin(cfg.rootURL, idpLn.Addr())
+	origin, err := devidp.Origin(cfg.rootURL, idpLn.Addr())
 	if err != nil {
 		idpLn.Close()
 		return nil, nil, nil, err
@@ -213,7 +214,7 @@ func loadMetadata(cfg *config, idpLn net.Listener, logger *slog.Logger) ([]byte,
 		idpLn.Close()
 		return nil, nil, nil, err
 	}
-	return dev.idp.Metadata(), idpLn, dev, nil
+	return dev.Metadata(), idpLn, dev, nil
 }
 
 func newServer(h http.Handler, logger *slog.Logger) *http.Server {

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/entrasaml/entrasaml"
+)
+
+// app is Parcelry: one handler tree for every customer, plus the operator
+// console.
+type app struct {
+	cfg     *config
+	reg     *registry
+	idps    *idpPool
+	tenants *entrasaml.Tenants
+	logger  *slog.Logger
+}
+
+func newApp(cfg *config, logger *slog.Logger) *app {
+	// One Store and one set of SessionKeys for every customer: the library
+	// binds each cookie and Store key to its SP, so sharing them is safe,
+	// and replacing a customer's SP (new metadata) keeps its users signed
+	// in. Random keys: sessions end with the process.
+	key := make([]byte, entrasaml.SessionKeySize)
+	rand.Read(key)
+	store := entrasaml.NewMemoryStore(time.Now)
+	reg := newRegistry(cfg, store, [][]byte{key}, logger)
+	return &app{
+		cfg:     cfg,
+		reg:     reg,
+		idps:    &idpPool{cfg: cfg, logger: logger},
+		tenants: &entrasaml.Tenants{Resolve: reg.dir.Resolve, Logger: logger},
+		logger:  logger,
+	}
+}
+
+// handler routes by host: the base domain is the operator console, every
+// other host a customer, found by entrasaml.Tenants in the HostDirectory
+// (an unknown host gets its 404 page).
+func (a *app) handler() http.Handler {
+	customers := http.NewServeMux()
+	customers.Handle("/saml/", a.tenants) // each customer's /saml/acs, /saml/metadata, /saml/logout
+	customers.HandleFunc("GET /favicon.ico", http.NotFound)
+	customers.Handle("/", a.tenants.RequireAccount(http.HandlerFunc(a.serveCustomer)))
+
+	ops := http.NewServeMux()
+	ops.Handle("GET /{$}", http.RedirectHandler("/operator", http.StatusSeeOther))
+	ops.HandleFunc("GET /operator", a.serveOperator)
+	ops.HandleFunc("POST /operator/onboard", a.serveOnboard)
+	ops.HandleFunc("POST /operator/demo", a.serveDemo)
+	ops.HandleFunc("POST /operator/remove", a.serveRemove)
+	// The console is not behind sign-in (see README); at least its forms
+	// cannot be posted from other sites.
+	opsProtected := http.NewCrossOriginProtection().Handler(ops)
+
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slug, ok := a.cfg.slugOf(r.Host); ok && slug == "" {
+			opsProtected.ServeHTTP(w, r)
+			return
+		}
+		customers.ServeHTTP(w, r)
+	})
+}
+
+// startBuiltinDemos adds the demo customers the app starts with, each with
+// its own development IdP, unless the data file has a customer of that
+// slug.
+func (a *app) startBuiltinDemos(ctx context.Context) error {
+	for _, slug := range builtinDemos {
+		if a.reg.get(slug) != nil {
+			continue
+		}
+		t := demoFor(slug)
+		dev, stop, err := a.idps.start(slug, t)
+		if err != nil {
+			return err
+		}
+		c := &customer{Slug: slug, Name: t.name, Metadata: dev.Metadata(), Added: time.Now(), dev: dev, stopDev: stop}
+		if err := a.reg.add(ctx, c, nil, false); err != nil {
+			stop()
+			return err
+		}
+	}
+	return nil
+}
+
+type customerData struct {
+	C       *customer
+	S       *entrasaml.Session
+	Tenant  string // the tenant the customer onboarded with
+	Expires string
+}
+
+// serveCustomer is every page of a customer's site, behind
+// Tenants.RequireAccount: who is signed in to which customer.
+func (a *app) serveCustomer(w http.ResponseWriter, r *http.Request) {
+	s, ok := entrasaml.SessionFromContext(r.Context())
+	sp, _ := entrasaml.SPFromContext(r.Context())
+	slug, _ := a.cfg.slugOf(r.Host)
+	c := a.reg.get(slug)
+	if !ok || sp == nil || c == nil || c.sp != sp { // removed or replaced meanwhile
+		http.NotFound(w, r)
+		return
+	}
+	d := customerData{C: c, S: s, Tenant: sp.IdPMetadata().TenantID, Expires: s.ExpiresAt.Local().Format(time.RFC1123)}
+	render(w, a.logger, http.StatusOK, customerPage, d)
+}
+
+// render writes an HTML page with the headers every page of the app has.
+func render(w http.ResponseWriter, logger *slog.Logger, status int, t *template.Template, data any) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	if err := t.Execute(w, data); err != nil {
+		logger.Warn("rendering a page", "page", t.Name(), "err", err)
+	}
+}
+
+// logRequests logs one line per request.
+func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		logger.Info("request", "method", r.Method, "host", r.Host, "path", r.URL.Path, "status", rec.status,
+			"duration", time.Since(start).Round(time.Microsecond))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}

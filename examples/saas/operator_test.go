@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"html"
+	"io"
+	"math/big"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entrasaml/entrasaml/entratest"
+)
+
+func TestOperator(t *testing.T) {
+	t.Parallel()
+	ta := startApp(t)
+	idp := startIdP(t)
+
+	t.Run("paste", func(t *testing.T) {
+		t.Parallel()
+		c := browser()
+		resp, page := onboard(t, c, ta, "vandelay", "Vandelay Industries", idp.Metadata())
+		site := ta.url("vandelay", "")
+		sum := sha1.Sum(idp.SigningKey().Certificate.Raw)
+		for _, want := range []string{
+			`id="outcome">Onboarded <strong>Vandelay Industries</strong>`, `href="` + site + `/"`,
+			idp.TenantID(), idp.SignOnURL(), strings.ToUpper(hex.EncodeToString(sum[:])), entratest.CertificateSubject,
+			`id="identifier">` + site + "/saml/metadata<", `id="reply-url">` + site + "/saml/acs<",
+			`id="sign-on-url">` + site + "/<", `id="logout-url">` + site + "/saml/logout<",
+			`id="sp-metadata" href="` + site + `/saml/metadata"`, `<li>None.</li>`,
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("report lacks %s", want)
+			}
+		}
+		if resp.StatusCode != http.StatusOK || t.Failed() {
+			t.Fatalf("onboarding: %d\n%s", resp.StatusCode, page)
+		}
+		// The new host works at once, with the customer's own tenant.
+		page = signIn(t, browser(), site, idp.SignOnURL(), "vera")
+		for _, want := range []string{"Vandelay Industries", "Vera Vandelay", idp.TenantID(), "2 groups", "vandelay:" + testAccounts[0].User.ObjectID} {
+			if !strings.Contains(page, want) {
+				t.Errorf("customer page lacks %s", want)
+			}
+		}
+		if _, md := get(t, c, site+"/saml/metadata"); !strings.Contains(md, `entityID="`+site+`/saml/metadata"`) {
+			t.Errorf("SP metadata:\n%s", md)
+		}
+		if _, page := get(t, c, ta.url("", "/operator")); !strings.Contains(page, `data-slug="vandelay"`) {
+			t.Error("the console does not list the new customer")
+		}
+	})
+
+	t.Run("upload", func(t *testing.T) {
+		t.Parallel()
+		resp, page := postMultipart(t, browser(), ta.url("", "/operator/onboard"), map[string]string{"slug": "kramerica"}, idp.Metadata())
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Onboarded <strong>Kramerica</strong>") {
+			t.Fatalf("upload: %d\n%s", resp.StatusCode, page)
+		}
+		resp, _ = get(t, browser(), ta.url("kramerica", "/"))
+		if !strings.HasPrefix(resp.Header.Get("Location"), idp.SignOnURL()+"?") {
+			t.Errorf("kramerica: %d to %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		t.Parallel()
+		_, spMetadata := get(t, browser(), ta.url("acme", "/saml/metadata"))
+		good := idp.Metadata()
+		for _, c := range []struct {
+			name, slug string
+			metadata   []byte
+			status     int
+			want       string // a problem code or a form error
+		}{
+			{"HTML page", "html", []byte("<!DOCTYPE html><html><head><title>Sign in to your account</title></head><body></body></html>"), 422, `data-code="html_page"`},
+			{"SP metadata", "spmd", []byte(spMetadata), 422, `data-code="sp_metadata"`},
+			{"not XML", "text", []byte("Hello, here is our metadata"), 422, `data-code="not_xml"`},
+			{"nothing", "empty", nil, 422, `data-code="no_input"`},
+			{"bad slug", "Not a slug!", good, 422, "The slug must be"},
+			{"reserved slug", "ops", good, 422, "is reserved"},
+			{"existing slug", "acme", good, 422, "exists"},
+			{"too large", "huge", bytes.Repeat([]byte(" "), maxMetadataUpload+1), 413, "larger than 1 MiB"},
+		} {
+			resp, page := onboard(t, browser(), ta, c.slug, "", c.metadata)
+			if resp.StatusCode != c.status || !strings.Contains(page, `id="outcome">Not onboarded`) || !strings.Contains(page, c.want) {
+				t.Errorf("%s: %d, want %d with %s\n%s", c.name, resp.StatusCode, c.status, c.want, page)
+			}
+			if c.slug != "acme" && ta.reg.get(strings.ToLower(c.slug)) != nil {
+				t.Errorf("%s: a customer was created", c.name)
+			}
+		}
+		// An upload beyond the form's limit.
+		resp, page := postMultipart(t, browser(), ta.url("", "/operator/onboard"), map[string]string{"slug": "huge"}, make([]byte, 2*maxMetadataUpload))
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "larger than 1 MiB") || ta.reg.get("huge") != nil {
+			t.Errorf("2 MiB upload: %d\n%s", resp.StatusCode, page)
+		}
+		if resp, _ := get(t, browser(), ta.url("html", "/")); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("refused customer's host: %d", resp.StatusCode)
+		}
+		// The console's forms cannot be posted from another site.
+		req, _ := http.NewRequest(http.MethodPost, ta.url("", "/operator/onboard"), strings.NewReader(url.Values{"slug": {"csrf"}, "metadata": {string(good)}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		if resp, _ := do(t, browser(), req); resp.StatusCode != http.StatusForbidden || ta.reg.get("csrf") != nil {
+			t.Errorf("cross-site POST: %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("demo tenant", func(t *testing.T) {
+		t.Parallel()
+		resp, page := postForm(t, browser(), ta.url("", "/operator/demo"), url.Values{"slug": {"initech"}})
+		c := ta.reg.get("initech")
+		if resp.StatusCode != http.StatusOK || c == nil || c.dev == nil {
+			t.Fatalf("demo tenant: %d\n%s", resp.StatusCode, page)
+		}
+		// Onboarded by its metadata URL, which is plain http: a warning.
+		for _, want := range []string{html.EscapeString(c.dev.MetadataURL()), c.dev.AppID(), `class="warning" data-code="metadata_url"`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("report lacks %s", want)
+			}
+		}
+		page = signIn(t, browser(), ta.url("initech", ""), c.dev.SignOnURL(), "milton")
+		if !strings.Contains(page, "Initech") || !strings.Contains(page, "Milton Waddams") {
+			t.Errorf("initech's page:\n%s", page)
+		}
+		for _, slug := range []string{"initech", "", "-x-"} {
+			if resp, _ := postForm(t, browser(), ta.url("", "/operator/demo"), url.Values{"slug": {slug}}); resp.StatusCode != 422 {
+				t.Errorf("demo tenant %q: %d, want 422", slug, resp.StatusCode)
+			}
+		}
+	})
+
+	t.Run("replace and remove", func(t *testing.T) {
+		t.Parallel()
+		site := ta.url("pendant", "")
+		if resp, page := onboard(t, browser(), ta, "pendant", "", idp.Metadata()); resp.StatusCode != http.StatusOK {
+			t.Fatalf("onboarding: %d\n%s", resp.StatusCode, page)
+		}
+		b := browser()
+		signIn(t, b, site, idp.SignOnURL(), "vera")
+		// New metadata, same EntityID and BaseURL: the user stays signed in.
+		resp, page := postMultipart(t, browser(), ta.url("", "/operator/onboard"),
+			map[string]string{"slug": "pendant", "replace": "1", "metadata": string(idp.Metadata())}, nil)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "(metadata replaced)") {
+			t.Fatalf("replace: %d\n%s", resp.StatusCode, page)
+		}
+		if resp, _ := get(t, b, site+"/"); resp.StatusCode != http.StatusOK {
+			t.Errorf("after the replacement: %d", resp.StatusCode)
+		}
+		// Removed: 404 at once, signed in or not.
+		if resp, _ := postForm(t, browser(), ta.url("", "/operator/remove"), url.Values{"slug": {"pendant"}}); resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("remove: %d", resp.StatusCode)
+		}
+		for _, c := range []*http.Client{b, browser()} {
+			if resp, _ := get(t, c, site+"/"); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("after removal: %d", resp.StatusCode)
+			}
+		}
+		if resp, _ := postForm(t, browser(), ta.url("", "/operator/remove"), url.Values{"slug": {"pendant"}}); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("remove twice: %d", resp.StatusCode)
+		}
+	})
+}
+
+// Every value of the report comes from outside and is escaped: the IdP's
+// entity ID, a certificate subject, the customer's name.
+func TestOnboardEscaping(t *testing.T) {
+	t.Parallel()
+	ta := startApp(t)
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
+		Subject: pkix.Name{CommonName: "<script>alert('cn')</script>", Organization: []string{"Evil & <Co>"}}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	idp, err := entratest.New(entratest.Options{Key: &entratest.Key{PrivateKey: priv, Certificate: cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := bytes.Replace(idp.Metadata(), []byte(`entityID="`+idp.EntityID()+`"`),
+		[]byte(`entityID="https://evil.example/&lt;script&gt;alert(1)&lt;/script&gt;"`), 1)
+
+	name := `<img src=x onerror=alert(2)>`
+	_, page := onboard(t, browser(), ta, "evil", name, md)
+	_, console := get(t, browser(), ta.url("", "/operator"))
+	for what, p := range map[string]string{"report": page, "console": console} {
+		for _, bad := range []string{"<script", "<img"} {
+			if strings.Contains(p, bad) {
+				t.Errorf("%s holds %s unescaped:\n%s", what, bad, p)
+			}
+		}
+	}
+	text := html.UnescapeString(page)
+	for _, want := range []string{"https://evil.example/<script>alert(1)</script>", `CN=\<script\>alert('cn')\</script\>`, `Evil & \<Co\>`, name} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
+	if !strings.Contains(page, `data-code="not_entra"`) || !strings.Contains(html.UnescapeString(console), name) {
+		t.Errorf("report or console incomplete:\n%s", page)
+	}
+}
+
+// -data keeps onboarded customers (not the demo ones) across restarts.
+func TestDataFile(t *testing.T) {
+	t.Parallel()
+	idp := startIdP(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "customers.json")
+	ta := startApp(t, "-data", data)
+	if resp, page := onboard(t, browser(), ta, "vandelay", "Vandelay Industries", idp.Metadata()); resp.StatusCode != http.StatusOK {
+		t.Fatalf("onboarding: %d\n%s", resp.StatusCode, page)
+	}
+	var f dataFile
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &f); err != nil || len(f.Customers) != 1 || f.Customers[0].Slug != "vandelay" ||
+		f.Customers[0].Name != "Vandelay Industries" || !strings.Contains(f.Customers[0].Metadata, idp.TenantID()) {
+		t.Fatalf("data file (%v):\n%s", err, b)
+	}
+
+	// A restarted app serves it, with its demos; a stored customer whose
+	// metadata no longer works is listed, not served.
+	f.Customers = append(f.Customers, storedCustomer{Slug: "broken", Name: "Broken", Metadata: "<html></html>"})
+	b, _ = json.Marshal(f)
+	if err := os.WriteFile(data, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again := startApp(t, "-data", data)
+	site := again.url("vandelay", "")
+	signIn(t, browser(), site, idp.SignOnURL(), "vera")
+	if again.reg.get("acme") == nil {
+		t.Error("no demo customers with -data")
+	}
+	if resp, _ := get(t, browser(), again.url("broken", "/")); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("broken customer: %d", resp.StatusCode)
+	}
+	if _, console := get(t, browser(), again.url("", "/operator")); !strings.Contains(console, "not served") {
+		t.Error("the console does not show the broken customer")
+	}
+
+	// An unreadable file stops the app at once.
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte("{"), 0o600)
+	err = runWith(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", bad}, io.Discard, io.Discard, hooks{})
+	if err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("corrupt data file: %v", err)
+	}
+}
