@@ -186,7 +186,7 @@ func Onboard(ctx context.Context, in OnboardingInput) *OnboardingReport {
 		}
 		client := in.HTTPClient
 		if client == nil {
-			client = publicOnlyClient()
+			client = PublicOnlyHTTPClient()
 		}
 		var err error
 		if data, err = fetchMetadata(ctx, client, in.MetadataURL); err != nil {
@@ -450,10 +450,14 @@ func fetchProblem(err error) string {
 
 var errNonPublicAddress = errors.New("entrasaml: refusing to connect to a non-public address")
 
-// publicOnlyClient returns a client for URLs from outside: it connects
-// directly (no proxy) and only to public unicast addresses, on every
-// redirect too, and keeps no idle connections.
-func publicOnlyClient() *http.Client {
+// PublicOnlyHTTPClient returns an HTTP client for URLs that come from
+// outside, such as a metadata URL a customer's admin sends: it connects
+// directly (no proxy) and only to public unicast addresses (no loopback,
+// private, link-local or 100.64.0.0/10), on every redirect too, with a
+// DefaultMetadataTimeout timeout. [Onboard] uses it by default; give it to
+// Config.HTTPClient when Config.MetadataURL came from a customer, so that
+// refreshes cannot be aimed at internal hosts.
+func PublicOnlyHTTPClient() *http.Client {
 	dialer := &net.Dialer{Timeout: DefaultMetadataTimeout, Control: refuseNonPublic}
 	return &http.Client{
 		Timeout: DefaultMetadataTimeout,

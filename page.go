@@ -12,11 +12,11 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 h1{font-size:1.4rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
 <body><h1>{{.Title}}</h1>{{if .Message}}<p>{{.Message}}</p>{{end}}
 {{if .Ref}}<p>Reference: <code>{{.Ref}}</code></p>{{end}}
-<p><a href="{{.Home}}">Return to the application</a></p></body></html>
+{{if .Home}}<p><a href="{{.Home}}">Return to the application</a></p>{{end}}</body></html>
 `))
 
 // writePage renders a short page: only our own text and a reference id,
-// never input. home is the application's root path.
+// never input. home is the application's root path ("" for no link).
 func writePage(w http.ResponseWriter, status int, title, message, ref, home string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -24,8 +24,5 @@ func writePage(w http.ResponseWriter, status int, title, message, ref, home stri
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	w.WriteHeader(status)
-	if home == "" {
-		home = "/"
-	}
 	pageTemplate.Execute(w, struct{ Title, Message, Ref, Home string }{title, message, ref, home})
 }

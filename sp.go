@@ -65,7 +65,9 @@ type Config struct {
 	// trusted for coming from Metadata or over HTTPS from MetadataURL.
 	MetadataSigners []string
 	// HTTPClient fetches MetadataURL. nil: a client with a
-	// DefaultMetadataTimeout timeout.
+	// DefaultMetadataTimeout timeout. When the URL came from a customer
+	// (multi-tenant onboarding), use [PublicOnlyHTTPClient] so that it
+	// cannot reach internal hosts.
 	HTTPClient *http.Client
 	// Now is the only clock in the package. nil: time.Now.
 	Now func() time.Time

@@ -140,7 +140,7 @@ func (t *Tenants) resolve(w http.ResponseWriter, r *http.Request) *SP {
 			"This application is temporarily unavailable. Please try again in a minute.", ref, "/")
 		return nil
 	case sp == nil:
-		writePage(w, http.StatusNotFound, "Not found", "There is no application at this address.", "", "/")
+		writePage(w, http.StatusNotFound, "Not found", "There is no application at this address.", "", "")
 		return nil
 	}
 	return sp
