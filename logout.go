@@ -14,6 +14,10 @@ import (
 // top-level GET, which carries SameSite=Lax cookies.
 const logoutCookie = "entrasaml_logout"
 
+// maxIndexed bounds the sessions of one NameID that an IdP-initiated
+// logout can find (see indexSession).
+const maxIndexed = 32
+
 // serveLogout serves the logout URL (BaseURL + "/saml/logout"):
 //
 //   - without SAML parameters (the link a user clicks): ends the local
@@ -157,7 +161,7 @@ func (sp *SP) indexSession(ctx context.Context, id string, s *Session) error {
 		return wrapErr(ErrStore, err, "loading the session index")
 	}
 	now := sp.now()
-	var b strings.Builder
+	var lines []string
 	last := s.ExpiresAt
 	for line := range strings.Lines(string(raw)) {
 		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
@@ -171,7 +175,16 @@ func (sp *SP) indexSession(ctx context.Context, id string, s *Session) error {
 		if t := time.Unix(exp, 0); t.After(last) {
 			last = t
 		}
-		b.WriteString(line)
+		lines = append(lines, line)
+	}
+	// Keep the newest maxIndexed sessions of a user: an IdP-initiated
+	// logout reaches those (older ones still end at their expiry).
+	if len(lines) >= maxIndexed {
+		lines = lines[len(lines)-maxIndexed+1:]
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l)
 	}
 	b.WriteString(indexLine(id, s.SessionIndex, s.ExpiresAt))
 	if err := sp.store.Set(ctx, key, []byte(b.String()), last.Sub(now)+time.Second); err != nil {
