@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -12,63 +11,9 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/entrasaml/entrasaml/examples/internal/browsertest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
-
-// newChromium starts a headless Chromium for the test and returns its
-// context. Without Chromium the test is skipped, except on CI.
-func newChromium(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the browser tests need %s on CI: %v", chromiumPath, err)
-		}
-		t.Skipf("skipping the browser tests: %v (apt-get install chromium)", err)
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	// The first action starts the browser, which lives as long as the
-	// context of that action: so no timeout on it, but a watchdog.
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(browserCtx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("starting %s: %v", chromiumPath, err)
-		}
-	case <-time.After(60 * time.Second):
-		cancelBrowser()
-		t.Fatalf("%s did not start within 60 s", chromiumPath)
-	}
-	return browserCtx
-}
-
-// newTab returns a tab in a fresh browser context (its own cookies) that
-// fails every step after 60 s.
-func newTab(t *testing.T, browserCtx context.Context) context.Context {
-	t.Helper()
-	tabCtx, cancelTab := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancelTab)
-	ctx, cancel := context.WithTimeout(tabCtx, 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // run runs browser actions, failing the test at once on an error.
 func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -185,14 +130,14 @@ func (l *acsLog) check(t *testing.T) {
 
 func TestBrowser(t *testing.T) {
 	t.Parallel()
-	browserCtx := newChromium(t)
+	browserCtx := browsertest.NewChromium(t)
 	var acs acsLog
 	ta := startAppWith(t, hooks{wrap: acs.wrap})
 	t.Cleanup(func() { acs.check(t) })
 
 	t.Run("two customers in one browser", func(t *testing.T) {
 		t.Parallel()
-		ctx := newTab(t, browserCtx)
+		ctx := browsertest.NewTab(t, browserCtx)
 		acme, globex := ta.reg.get("acme").dev, ta.reg.get("globex").dev
 		acmeSite, globexSite := ta.url("acme", ""), ta.url("globex", "")
 		want := func(site, name, tenant, nameID string) {
@@ -233,7 +178,7 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("onboard through the console", func(t *testing.T) {
 		t.Parallel()
-		ctx := newTab(t, browserCtx)
+		ctx := browsertest.NewTab(t, browserCtx)
 		idp := startIdP(t)
 		site := ta.url("vandelay", "")
 		open(t, ctx, ta.url("", "/operator"))

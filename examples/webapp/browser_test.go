@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -12,63 +11,9 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/entrasaml/entrasaml/examples/internal/browsertest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
-
-// newChromium starts a headless Chromium for the test and returns its
-// context. Without Chromium the test is skipped, except on CI.
-func newChromium(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the browser tests need %s on CI: %v", chromiumPath, err)
-		}
-		t.Skipf("skipping the browser tests: %v (apt-get install chromium)", err)
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	// The first action starts the browser, which lives as long as the
-	// context of that action: so no timeout on it, but a watchdog.
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(browserCtx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("starting %s: %v", chromiumPath, err)
-		}
-	case <-time.After(60 * time.Second):
-		cancelBrowser()
-		t.Fatalf("%s did not start within 60 s", chromiumPath)
-	}
-	return browserCtx
-}
-
-// newTab returns a tab in a fresh browser context (its own cookies) that
-// fails every step after 60 s.
-func newTab(t *testing.T, browserCtx context.Context) context.Context {
-	t.Helper()
-	tabCtx, cancelTab := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancelTab)
-	ctx, cancel := context.WithTimeout(tabCtx, 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // check fails the test at once on a browser error.
 func check[T any](t *testing.T, what string) func(T, error) T {
@@ -144,7 +89,7 @@ func text(t *testing.T, ctx context.Context, css string) string {
 
 func TestBrowser(t *testing.T) {
 	t.Parallel()
-	browserCtx := newChromium(t)
+	browserCtx := browsertest.NewChromium(t)
 	for _, layout := range []struct{ name, appHost, idpHost string }{
 		{"app on localhost", "localhost", "127.0.0.1"},
 		{"app on 127.0.0.1", "127.0.0.1", "localhost"},
@@ -219,7 +164,7 @@ func (l *acsLog) check(t *testing.T) {
 func browserScenarios(t *testing.T, browserCtx context.Context, a *testApp) {
 	t.Run("deep link", func(t *testing.T) {
 		t.Parallel()
-		ctx := newTab(t, browserCtx)
+		ctx := browsertest.NewTab(t, browserCtx)
 		resp := signIn(t, ctx, a, "/orders/42?x=1", "adele")
 		if resp.Status != 200 || resp.URL != a.root+"/orders/42?x=1" {
 			t.Fatalf("after sign-in: %d %s, want 200 %s/orders/42?x=1", resp.Status, resp.URL, a.root)
@@ -239,7 +184,7 @@ func browserScenarios(t *testing.T, browserCtx context.Context, a *testApp) {
 
 	t.Run("150 groups stay signed in", func(t *testing.T) {
 		t.Parallel()
-		ctx := newTab(t, browserCtx)
+		ctx := browsertest.NewTab(t, browserCtx)
 		if resp := signIn(t, ctx, a, "/", "megan"); resp.Status != 200 || resp.URL != a.root+"/" {
 			t.Fatalf("after sign-in: %d %s", resp.Status, resp.URL)
 		}
@@ -259,7 +204,7 @@ func browserScenarios(t *testing.T, browserCtx context.Context, a *testApp) {
 
 	t.Run("groups overage", func(t *testing.T) {
 		t.Parallel()
-		ctx := newTab(t, browserCtx)
+		ctx := browsertest.NewTab(t, browserCtx)
 		if resp := signIn(t, ctx, a, "/", "grady"); resp.Status != 200 {
 			t.Fatalf("after sign-in: %d %s", resp.Status, resp.URL)
 		}
@@ -271,7 +216,7 @@ func browserScenarios(t *testing.T, browserCtx context.Context, a *testApp) {
 
 	t.Run("unprovisioned user refused", func(t *testing.T) {
 		t.Parallel()
-		ctx := newTab(t, browserCtx)
+		ctx := browsertest.NewTab(t, browserCtx)
 		resp := signIn(t, ctx, a, "/", "ursula")
 		if resp.Status != 403 || resp.URL != a.root+"/saml/acs" {
 			t.Fatalf("ACS answered %d %s, want 403 from the ACS", resp.Status, resp.URL)
@@ -285,7 +230,7 @@ func browserScenarios(t *testing.T, browserCtx context.Context, a *testApp) {
 
 	t.Run("sign out", func(t *testing.T) {
 		t.Parallel()
-		ctx := newTab(t, browserCtx)
+		ctx := browsertest.NewTab(t, browserCtx)
 		if resp := signIn(t, ctx, a, "/", "adele"); resp.Status != 200 {
 			t.Fatalf("after sign-in: %d %s", resp.Status, resp.URL)
 		}
