@@ -1,8 +1,6 @@
 package entrasaml_test
 
 import (
-	"bytes"
-	"compress/flate"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -10,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -22,20 +19,7 @@ import (
 
 // decodeAuthnRequest inflates and parses the SAMLRequest of u.
 func decodeAuthnRequest(t *testing.T, u *url.URL) *etree.Element {
-	t.Helper()
-	raw, err := base64.StdEncoding.DecodeString(u.Query().Get("SAMLRequest"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	xml, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(xml); err != nil {
-		t.Fatal(err)
-	}
-	return doc.Root()
+	return redirectMessage(t, u, "SAMLRequest")
 }
 
 func TestAuthnRequestURL(t *testing.T) {
