@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -57,16 +58,53 @@ func (s *sealer) seal(payload, ad []byte) string {
 
 var errBadCookie = errors.New("cookie does not authenticate")
 
-// open reverses seal with any key, into dst's spare capacity.
-func (s *sealer) open(dst []byte, value string, ad []byte) ([]byte, error) {
-	if len(value) > 4096 {
+// openBuffer is the scratch space of one open: the cookie value, its
+// decoded bytes and the plaintext, pooled so that checking a session
+// cookie on every request allocates nothing for them.
+type openBuffer [maxCookieValue + 2*maxSealed]byte
+
+const (
+	maxCookieValue = 4096
+	maxSealed      = maxCookieValue * 3 / 4
+)
+
+var openBuffers = sync.Pool{New: func() any { return new(openBuffer) }}
+
+// open reverses seal with any key and returns a copy of the plaintext.
+func (s *sealer) open(value string, ad []byte) ([]byte, error) {
+	buf := openBuffers.Get().(*openBuffer)
+	defer openBuffers.Put(buf)
+	plain, err := s.openBuf(buf, value, ad)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), plain...), nil
+}
+
+// openField returns the only field of a sealed, unexpired payload (see
+// encodePayload), with one allocation: the string itself.
+func (s *sealer) openField(value string, ad []byte, now time.Time) (string, bool) {
+	buf := openBuffers.Get().(*openBuffer)
+	defer openBuffers.Put(buf)
+	plain, err := s.openBuf(buf, value, ad)
+	if err != nil || len(plain) < 8 || int64(binary.BigEndian.Uint64(plain)) <= now.Unix() {
+		return "", false
+	}
+	return string(plain[8:]), true
+}
+
+// openBuf decodes and opens value in buf; the plaintext lives in buf.
+func (s *sealer) openBuf(buf *openBuffer, value string, ad []byte) ([]byte, error) {
+	if len(value) > maxCookieValue {
 		return nil, errBadCookie
 	}
-	var raw [3072]byte
-	n, err := base64.RawURLEncoding.Decode(raw[:], []byte(value))
+	src := buf[:copy(buf[:maxCookieValue], value)]
+	raw := buf[maxCookieValue : maxCookieValue+maxSealed]
+	n, err := base64.RawURLEncoding.Decode(raw, src)
 	if err != nil {
 		return nil, errBadCookie
 	}
+	dst := buf[maxCookieValue+maxSealed : maxCookieValue+maxSealed]
 	for _, aead := range s.aeads {
 		ns := aead.NonceSize()
 		if n < ns+aead.Overhead() {

@@ -52,22 +52,22 @@ func TestSealer(t *testing.T) {
 	only2, _ := newSealer([][]byte{k2})
 	ad := []byte("ad")
 	v := old.seal([]byte("payload"), ad)
-	if got, err := rotated.open(nil, v, ad); err != nil || string(got) != "payload" {
+	if got, err := rotated.open(v, ad); err != nil || string(got) != "payload" {
 		t.Errorf("rotated keys: %q %v", got, err)
 	}
-	if _, err := only2.open(nil, v, ad); err == nil {
+	if _, err := only2.open(v, ad); err == nil {
 		t.Error("opened with a key that did not seal")
 	}
-	if _, err := old.open(nil, v, []byte("other")); err == nil {
+	if _, err := old.open(v, []byte("other")); err == nil {
 		t.Error("opened with other additional data")
 	}
 	tampered := []byte(v)
 	tampered[len(tampered)/2] ^= 1
-	if _, err := old.open(nil, string(tampered), ad); err == nil {
+	if _, err := old.open(string(tampered), ad); err == nil {
 		t.Error("opened a tampered value")
 	}
 	for _, bad := range []string{"", "!!!", "AAAA", string(make([]byte, 5000))} {
-		if _, err := old.open(nil, bad, ad); err == nil {
+		if _, err := old.open(bad, ad); err == nil {
 			t.Errorf("opened %q", bad)
 		}
 	}

@@ -142,7 +142,7 @@ func (sp *SP) pendingRequests(r *http.Request) []pendingRequest {
 		if !strings.HasPrefix(c.Name, requestCookiePrefix) {
 			continue
 		}
-		payload, err := sp.sealer.open(nil, c.Value, sp.adRequest)
+		payload, err := sp.sealer.open(c.Value, sp.adRequest)
 		if err != nil {
 			continue
 		}

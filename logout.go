@@ -85,11 +85,7 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
 	}
 	var requestID string
 	if c, err := r.Cookie(logoutCookie); err == nil {
-		if p, err := sp.sealer.open(nil, c.Value, sp.adLogout); err == nil {
-			if f, ok := decodePayload(p, sp.now(), 1); ok {
-				requestID = f[0]
-			}
-		}
+		requestID, _ = sp.sealer.openField(c.Value, sp.adLogout, sp.now())
 	}
 	http.SetCookie(w, &http.Cookie{Name: logoutCookie, Value: "", Path: sp.logoutPath, MaxAge: -1, HttpOnly: true,
 		Secure: sp.secure, SameSite: http.SameSiteLaxMode})
