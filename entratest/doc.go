@@ -52,9 +52,11 @@
 // Microsoft's documentation samples). Entity IDs are
 // "https://sts.windows.net/<tenant>/" with the trailing slash. The fake
 // encrypts the assertion only when [Response.Encrypt] asks (AES-CBC or
-// AES-GCM with RSA-OAEP, as Entra's token encryption does). It does not
-// implement single logout, and does not check Identifiers or Reply URLs
-// against a registration. Its keys are for tests only.
+// AES-GCM with RSA-OAEP, as Entra's token encryption does). Single logout:
+// [ParseLogoutRequest], [IdP.LogoutRequestURL] and [IdP.LogoutResponseURL]
+// build and read Entra's Redirect-binding messages, and a [Server] with
+// [Server.SetLogoutURL] answers LogoutRequests. The fake does not check
+// Identifiers or Reply URLs against a registration. Its keys are for tests only.
 //
 // The package has no package-level mutable state: every IdP and Server is
 // independent, so tests can run in parallel.
