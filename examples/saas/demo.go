@@ -13,6 +13,7 @@ import (
 
 	"github.com/entrasaml/entrasaml/entratest"
 	"github.com/entrasaml/entrasaml/examples/internal/devidp"
+	"github.com/entrasaml/entrasaml/examples/internal/serve"
 )
 
 // demoTenant is a made-up customer whose Entra tenant is a development IdP
@@ -130,7 +131,7 @@ func (p *idpPool) start(slug string, t demoTenant) (*devidp.IdP, func(), error) 
 		ln.Close()
 		return nil, nil, err
 	}
-	srv := newServer(logRequests(logger, d), logger)
+	srv := serve.NewServer(d, logger)
 	go srv.Serve(ln)
 	p.mu.Lock()
 	p.servers = append(p.servers, srv)

@@ -36,6 +36,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/entrasaml/entrasaml/examples/internal/serve"
 )
 
 func main() {
@@ -101,7 +103,7 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 	if h.wrap != nil {
 		handler = h.wrap(handler)
 	}
-	srv := newServer(logRequests(logger.With("server", "app"), handler), logger)
+	srv := serve.NewServer(handler, logger.With("server", "app"))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 

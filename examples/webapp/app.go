@@ -96,28 +96,6 @@ td ul{margin:0;padding-left:1.2rem;max-height:12rem;overflow:auto}code{font-size
 <table id="attributes"><tr><th>Name</th><th>Values</th></tr>
 {{range .Attributes}}<tr><td><code>{{.Name}}</code></td><td><ul>{{range .Values}}<li>{{.}}</li>{{end}}</ul></td></tr>
 {{end}}</table>
-<p><a href="/saml/logout">Sign out</a> of this app (not of Entra). SP metadata for Entra: <a href="/saml/metadata">/saml/metadata</a>.</p>
+<p><a href="/saml/logout">Sign out</a> (of this app, then of Entra). SP metadata for Entra: <a href="/saml/metadata">/saml/metadata</a>.</p>
 </body></html>
 `))
-
-// logRequests logs one line per request.
-func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start).Round(time.Microsecond))
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

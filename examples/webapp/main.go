@@ -54,6 +54,7 @@ import (
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/examples/internal/devidp"
+	"github.com/entrasaml/entrasaml/examples/internal/serve"
 )
 
 func main() {
@@ -146,12 +147,12 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if h.wrap != nil {
 		app = h.wrap(app)
 	}
-	servers := []*http.Server{newServer(logRequests(logger.With("server", "app"), app), logger)}
+	servers := []*http.Server{serve.NewServer(app, logger.With("server", "app"))}
 	listeners := []net.Listener{appLn}
 	idpURL := ""
 	if dev != nil {
 		idpURL = dev.LoginURL()
-		servers = append(servers, newServer(logRequests(logger.With("server", "devidp"), dev), logger))
+		servers = append(servers, serve.NewServer(dev, logger.With("server", "devidp")))
 		listeners = append(listeners, idpLn)
 	}
 
@@ -215,13 +216,4 @@ func loadMetadata(cfg *config, idpLn net.Listener, logger *slog.Logger) ([]byte,
 		return nil, nil, nil, err
 	}
 	return dev.Metadata(), idpLn, dev, nil
-}
-
-func newServer(h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
 }
