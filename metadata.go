@@ -107,16 +107,9 @@ func parsePinnedMetadata(data []byte, now time.Time, pins [][32]byte, allowSHA1 
 			return nil, err
 		}
 	}
-	var idps, sps []*etree.Element
-	switch {
-	case is(root, nsMetadata, "EntityDescriptor"):
-		collectEntities(root, &idps, &sps)
-	case is(root, nsMetadata, "EntitiesDescriptor"):
-		if err := walkEntities(root, &idps, &sps, 0); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, newErr(ErrMetadata, "not SAML metadata: the root element is %q, want EntityDescriptor", root.Tag)
+	idps, sps, err := entities(root)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case len(idps) == 0 && len(sps) > 0:
@@ -193,6 +186,20 @@ func looksLikeHTML(data []byte) bool {
 	}
 	lower := bytes.ToLower(data)
 	return bytes.HasPrefix(lower, []byte("<!doctype html")) || bytes.HasPrefix(lower, []byte("<html"))
+}
+
+// entities returns the SAML 2.0 IDPSSODescriptors of a metadata document
+// and the EntityDescriptors that only describe a service provider.
+func entities(root *etree.Element) (idps, sps []*etree.Element, err error) {
+	switch {
+	case is(root, nsMetadata, "EntityDescriptor"):
+		collectEntities(root, &idps, &sps)
+	case is(root, nsMetadata, "EntitiesDescriptor"):
+		err = walkEntities(root, &idps, &sps, 0)
+	default:
+		err = newErr(ErrMetadata, "not SAML metadata: the root element is %q, want EntityDescriptor", root.Tag)
+	}
+	return idps, sps, err
 }
 
 func walkEntities(el *etree.Element, idps, sps *[]*etree.Element, depth int) error {

@@ -272,28 +272,23 @@ func (rep *OnboardingReport) examine(data []byte, now time.Time) {
 		rep.add(SeverityError, ProblemInvalidMetadata, "The XML cannot be read ("+reasonOf(err)+"): download the file again, unmodified.")
 		return
 	}
-	var idps, sps []*etree.Element
-	switch {
-	case is(root, nsMetadata, "EntityDescriptor"):
-		collectEntities(root, &idps, &sps)
-	case is(root, nsMetadata, "EntitiesDescriptor"):
-		if err := walkEntities(root, &idps, &sps, 0); err != nil {
-			rep.add(SeverityError, ProblemInvalidMetadata, "This is not usable identity-provider metadata: "+reasonOf(err)+".")
-			return
-		}
+	idps, sps, err := entities(root)
+	if err != nil {
+		rep.add(SeverityError, ProblemInvalidMetadata, "This is not usable identity-provider metadata: "+reasonOf(err)+".")
+		return
 	}
 	switch {
 	case len(idps) == 0 && len(sps) > 0:
 		rep.add(SeverityError, ProblemSPMetadata, "This is service-provider (SP) metadata, perhaps the one we publish, not the "+
 			"identity provider's: send the Federation Metadata XML from the Entra application's Single sign-on page.")
 		return
-	case len(idps) != 1:
-		// Not SAML IdP metadata, or several IdPs: ParseMetadata says which.
-		reason := "it does not describe exactly one SAML identity provider"
-		if _, err := parseMetadata(data, now); err != nil {
-			reason = reasonOf(err)
-		}
-		rep.add(SeverityError, ProblemInvalidMetadata, "This is not usable identity-provider metadata: "+reason+".")
+	case len(idps) == 0:
+		rep.add(SeverityError, ProblemInvalidMetadata, "This is not usable identity-provider metadata: "+
+			"it describes no SAML 2.0 identity provider (no IDPSSODescriptor).")
+		return
+	case len(idps) > 1:
+		rep.add(SeverityError, ProblemInvalidMetadata, fmt.Sprintf("This is not usable identity-provider metadata: "+
+			"it describes %d SAML identity providers; send the document of the one to trust.", len(idps)))
 		return
 	}
 	rep.examineIdP(idps[0], now)
