@@ -44,12 +44,20 @@ func fixtureB64(t testing.TB, name string) string {
 // fxNow, after mod has adjusted its Config.
 func fixtureSP(t testing.TB, mod func(*entrasaml.Config)) *entrasaml.SP {
 	t.Helper()
-	cfg := entrasaml.Config{
+	return newSP(t, entrasaml.Config{
 		EntityID: fxEntityID,
 		BaseURL:  fxBaseURL,
 		Metadata: readTestdata(t, "entra-metadata.xml"),
 		Now:      func() time.Time { return fxNow },
-	}
+	}, mod)
+}
+
+// newSP returns New(cfg) after mod (if any) has adjusted cfg, failing the
+// test on an error. Refusals are logged to quietLogger unless mod says
+// otherwise.
+func newSP(t testing.TB, cfg entrasaml.Config, mod func(*entrasaml.Config)) *entrasaml.SP {
+	t.Helper()
+	cfg.Logger = quietLogger
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -55,21 +55,12 @@ func sharedIdP(t testing.TB) (*entratest.IdP, *entratest.Key) {
 // newTestSP returns an SP for idp at tNow, after mod has adjusted its Config.
 func newTestSP(t testing.TB, idp *entratest.IdP, mod func(*entrasaml.Config)) *entrasaml.SP {
 	t.Helper()
-	cfg := entrasaml.Config{
+	return newSP(t, entrasaml.Config{
 		EntityID: tEntityID,
 		BaseURL:  tBaseURL,
 		Metadata: idp.Metadata(),
 		Now:      func() time.Time { return tNow },
-		Logger:   quietLogger,
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	sp, err := entrasaml.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return sp
+	}, mod)
 }
 
 func adele() entratest.User {
