@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"errors"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -312,45 +311,6 @@ func TestOnboardDefaultClientRefusesInternalAddresses(t *testing.T) {
 	}
 }
 
-func TestEntraSettings(t *testing.T) {
-	t.Parallel()
-	idp := tenantIdP(t, 0)
-	for _, tc := range []struct{ base, root string }{
-		{"https://acme.vendor.example", "https://acme.vendor.example"},
-		{"https://acme.vendor.example/", "https://acme.vendor.example"},
-		{"https://vendor.example/acme", "https://vendor.example/acme"},
-		{"http://acme.localhost:8080", "http://acme.localhost:8080"},
-	} {
-		sp := customerSP(t, idp, tc.base, func(c *entrasaml.Config) { c.EntityID = "urn:vendor:acme" })
-		got, err := entrasaml.NewEntraSettings("urn:vendor:acme", tc.base)
-		want := entrasaml.EntraSettings{Identifier: "urn:vendor:acme", ReplyURL: tc.root + "/saml/acs", SignOnURL: tc.root + "/",
-			LogoutURL: tc.root + "/saml/logout", MetadataURL: tc.root + "/saml/metadata"}
-		if err != nil || got != want || sp.EntraSettings() != want || sp.ACSURL() != want.ReplyURL || sp.LogoutURL() != want.LogoutURL {
-			t.Errorf("%s: %+v, %v; SP %+v", tc.base, got, err, sp.EntraSettings())
-		}
-		// The SP metadata carries the same values and is served at MetadataURL.
-		md := string(sp.Metadata())
-		for _, v := range []string{`entityID="` + want.Identifier + `"`, `Location="` + want.ReplyURL + `"`, `Location="` + want.LogoutURL + `"`} {
-			if !strings.Contains(md, v) {
-				t.Errorf("SP metadata lacks %s:\n%s", v, md)
-			}
-		}
-		rec := httptest.NewRecorder()
-		sp.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, want.MetadataURL, nil))
-		if rec.Code != 200 || rec.Body.String() != md {
-			t.Errorf("GET %s: %d", want.MetadataURL, rec.Code)
-		}
-	}
-	for _, tc := range [][2]string{{"", "https://acme.vendor.example"}, {"x", "acme.vendor.example"}, {"x", "ftp://acme.vendor.example"},
-		{"x", "https://acme.vendor.example/?a=b"}, {"x", "https://user@acme.vendor.example"}} {
-		_, err := entrasaml.NewEntraSettings(tc[0], tc[1])
-		_, newErr := entrasaml.New(context.Background(), entrasaml.Config{EntityID: tc[0], BaseURL: tc[1], Metadata: idp.Metadata()})
-		if !errors.Is(err, entrasaml.ErrConfig) || !errors.Is(newErr, entrasaml.ErrConfig) {
-			t.Errorf("%q %q: %v; New: %v", tc[0], tc[1], err, newErr)
-		}
-	}
-}
-
 func FuzzOnboard(f *testing.F) {
 	for _, name := range []string{"entra-metadata.xml", "entra-metadata-tenant.xml", "entra-metadata-expired.xml",
 		"other-idp-metadata.xml", "sp-metadata.xml", "html-page.html"} {
@@ -365,4 +325,19 @@ func FuzzOnboard(f *testing.F) {
 			t.Fatalf("Ready, but New refuses: %v", err)
 		}
 	})
+}
+
+// tenantIdP returns fake Entra tenant i: 0 is the shared test IdP, 1 one
+// that signs with another key.
+func tenantIdP(t testing.TB, i int) *entratest.IdP {
+	t.Helper()
+	idp, other := sharedIdP(t)
+	if i == 0 {
+		return idp
+	}
+	o, err := entratest.New(entratest.Options{Key: other, Now: func() time.Time { return tNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }

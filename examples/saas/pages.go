@@ -37,7 +37,7 @@ const customerHTML = `{{template "head" (print "Parcelry · " .C.Name)}}
 <dt>Session</dt><dd>issued by <code>{{.S.Issuer}}</code>, expires {{.Expires}}</dd>
 </dl>
 <p>No parcels on their way yet. This page stands for every page of the customer's site: each is behind
-<code>Tenants.RequireAccount</code>, and a session here is valid on no other customer's host.</p>
+<code>Router.RequireAccount</code>, and a session here is valid on no other customer's host.</p>
 </body></html>
 `
 

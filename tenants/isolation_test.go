@@ -1,4 +1,4 @@
-package entrasaml_test
+package tenants_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/tenants"
 )
 
 // A response from customer A's tenant is refused at customer B, even though
@@ -75,10 +76,10 @@ func TestIsolationForeignTenantResponse(t *testing.T) {
 
 	// Over HTTP, through Tenants: B's ACS answers 403 and starts no session,
 	// although the browser has a sign-in to B pending.
-	var dir entrasaml.HostDirectory
+	var dir tenants.HostDirectory
 	dir.Set("acme.vendor.example", spA)
 	dir.Set("globex.vendor.example", spB)
-	b := newTenantBrowser(t, vendorApp(&entrasaml.Tenants{Resolve: dir.Resolve}))
+	b := newTenantBrowser(t, vendorApp(&tenants.Router{Resolve: dir.Resolve}))
 	reqB := b.startSignIn("https://globex.vendor.example/", idpB)
 	forged, _ := idpA.Response(entratest.Response{ACSURL: spB.ACSURL(), Audience: spB.EntityID(),
 		InResponseTo: reqB.ID, User: adele(), Issuer: idpB.EntityID()})
@@ -97,10 +98,10 @@ func TestIsolationForeignTenantResponse(t *testing.T) {
 func TestIsolationCookies(t *testing.T) {
 	t.Parallel()
 	idpA, idpB := tenantIdP(t, 0), tenantIdP(t, 1)
-	var dir entrasaml.HostDirectory
+	var dir tenants.HostDirectory
 	dir.Set("acme.vendor.example", customerSP(t, idpA, "https://acme.vendor.example", nil))
 	dir.Set("globex.vendor.example", customerSP(t, idpB, "https://globex.vendor.example", nil))
-	app := vendorApp(&entrasaml.Tenants{Resolve: dir.Resolve})
+	app := vendorApp(&tenants.Router{Resolve: dir.Resolve})
 	b := newTenantBrowser(t, app)
 	b.signIn("https://acme.vendor.example/", idpA, "adele@acme.example")
 	acmeURL, _ := url.Parse("https://acme.vendor.example/")
@@ -207,14 +208,14 @@ func TestIsolationBrokenMetadataURL(t *testing.T) {
 
 	idpA, idpB, idpC := tenantIdP(t, 0), tenantIdP(t, 1), tenantIdP(t, 2)
 	clockC := &clock{now: tNow}
-	var dir entrasaml.HostDirectory
+	var dir tenants.HostDirectory
 	dir.Set("acme.vendor.example", customerSP(t, idpA, "https://acme.vendor.example", nil))
 	dir.Set("globex.vendor.example", customerSP(t, idpB, "https://globex.vendor.example", nil))
 	dir.Set("initech.vendor.example", customerSP(t, idpC, "https://initech.vendor.example", func(c *entrasaml.Config) {
 		c.MetadataURL = hang.URL + "/" + idpC.TenantID() + "/federationmetadata/2007-06/federationmetadata.xml?appid=" + idpC.AppID()
 		c.Now = clockC.Now
 	}))
-	app := vendorApp(&entrasaml.Tenants{Resolve: dir.Resolve})
+	app := vendorApp(&tenants.Router{Resolve: dir.Resolve})
 	clockC.Advance(25 * time.Hour) // C's metadata is now stale: its next response refreshes it
 
 	// C's ACS blocks in the refresh.
@@ -272,10 +273,10 @@ func TestTenantsConcurrentChanges(t *testing.T) {
 		customerSP(t, idpA, "https://acme.vendor.example", nil),
 	}
 	globex := customerSP(t, idpB, "https://globex.vendor.example", nil)
-	var dir entrasaml.HostDirectory
+	var dir tenants.HostDirectory
 	dir.Set("acme.vendor.example", acme[0])
 	dir.Set("globex.vendor.example", globex)
-	app := vendorApp(&entrasaml.Tenants{Resolve: dir.Resolve})
+	app := vendorApp(&tenants.Router{Resolve: dir.Resolve})
 	b := newTenantBrowser(t, app)
 	b.signIn("https://acme.vendor.example/", idpA, "adele@acme.example")
 	acmeURL, _ := url.Parse("https://acme.vendor.example/")
