@@ -78,7 +78,7 @@ func TestParseMetadataErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := entrasaml.ParseMetadata([]byte(tt.data))
+			_, err := entrasaml.ParseMetadata([]byte(tt.data), entrasaml.CheckExpiry(fxNow))
 			if !errors.Is(err, entrasaml.ErrMetadata) {
 				t.Fatalf("got %v, want ErrMetadata", err)
 			}
@@ -86,6 +86,25 @@ func TestParseMetadataErrors(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// ParseMetadata reads no clock: expiry is judged only at an explicit time.
+func TestParseMetadataClock(t *testing.T) {
+	t.Parallel()
+	expired := readTestdata(t, "entra-metadata-expired.xml")
+	if md, err := entrasaml.ParseMetadata(expired); err != nil || len(md.Certificates) == 0 {
+		t.Errorf("without a clock: %v", err)
+	}
+	if _, err := entrasaml.ParseMetadata(expired, entrasaml.CheckExpiry(fxNow)); !errors.Is(err, entrasaml.ErrMetadata) {
+		t.Errorf("expired at fxNow: got %v, want ErrMetadata", err)
+	}
+	valid := readTestdata(t, "entra-metadata.xml")
+	if _, err := entrasaml.ParseMetadata(valid, entrasaml.CheckExpiry(fxNow)); err != nil {
+		t.Errorf("valid at fxNow: %v", err)
+	}
+	if _, err := entrasaml.ParseMetadata(valid, entrasaml.CheckExpiry(time.Date(2046, 1, 1, 0, 0, 0, 0, time.UTC))); !errors.Is(err, entrasaml.ErrMetadata) {
+		t.Errorf("expired in 2046: got %v, want ErrMetadata", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package entrasaml
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -19,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/beevik/etree"
+	"github.com/entrasaml/entrasaml/internal/idpmeta"
 )
 
 // OnboardingInput is what a customer's administrator sends to switch on
@@ -39,7 +38,8 @@ type OnboardingInput struct {
 	// from outside your company and must not reach your internal network.
 	// Give your own client to go through a proxy, or in tests.
 	HTTPClient *http.Client
-	// Now is the clock certificate expiry is judged by. nil: time.Now.
+	// Now is the clock certificate expiry is judged by. nil: expiry is not
+	// judged and DaysLeft is 0 (Onboard reads no clock of its own).
 	Now func() time.Time
 }
 
@@ -165,9 +165,9 @@ var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 // appid parameter. New accepts such metadata, but every sign-in would fail
 // with ErrUnknownSigner, so Onboard calls it an error.
 func Onboard(ctx context.Context, in OnboardingInput) *OnboardingReport {
-	now := time.Now
+	var now time.Time
 	if in.Now != nil {
-		now = in.Now
+		now = in.Now()
 	}
 	rep := &OnboardingReport{MetadataURL: in.MetadataURL, Certificates: []CertificateInfo{}, Problems: []Problem{}}
 	defer rep.finish()
@@ -195,7 +195,7 @@ func Onboard(ctx context.Context, in OnboardingInput) *OnboardingReport {
 		}
 	}
 	rep.Metadata = data
-	rep.examine(data, now())
+	rep.examine(data, now)
 	if guid.MatchString(urlTenant) && rep.TenantID != "" && !strings.EqualFold(urlTenant, rep.TenantID) {
 		rep.add(SeverityError, ProblemTenantMismatch, fmt.Sprintf("The metadata URL names tenant %s, but the metadata XML is "+
 			"tenant %s's: send the URL and the XML of the same Entra application.", quote(urlTenant), rep.TenantID))
@@ -250,146 +250,94 @@ const tenantLevelMessage = "This is the tenant-level federation metadata, not th
 	"enterprise application, Single sign-on, SAML Certificates, and copy the App Federation Metadata Url " +
 	"(it ends in ?appid=…) or download the Federation Metadata XML there."
 
-// examine fills the report from the document, reporting every problem it
-// can see rather than stopping at the first.
+// examine fills the report from the document with the one metadata
+// reader, reporting every finding rather than stopping at the first.
 func (rep *OnboardingReport) examine(data []byte, now time.Time) {
-	if len(data) > MaxMetadataSize {
-		rep.add(SeverityError, ProblemInvalidMetadata, fmt.Sprintf("The file is larger than %d MB: this is not federation metadata.", MaxMetadataSize>>20))
-		return
-	}
-	if looksLikeHTML(data) {
-		rep.add(SeverityError, ProblemHTMLPage, "This is a web page (HTML), not federation metadata: perhaps a sign-in page or the "+
-			"portal page was saved instead of the document. Download the Federation Metadata XML, or copy the App Federation "+
-			"Metadata Url, from the application's SAML Certificates section.")
-		return
-	}
-	if t := bytes.TrimLeft(bytes.TrimPrefix(data, utf8BOM), " \t\r\n"); len(t) == 0 || t[0] != '<' {
-		rep.add(SeverityError, ProblemNotXML, "This is not XML. Send the Federation Metadata XML file itself (it starts with <?xml or <EntityDescriptor).")
-		return
-	}
-	root, err := parseXML(data, ErrMetadata)
-	if err != nil {
-		rep.add(SeverityError, ProblemInvalidMetadata, "The XML cannot be read ("+reasonOf(err)+"): download the file again, unmodified.")
-		return
-	}
-	idps, sps, err := entities(root)
-	if err != nil {
-		rep.add(SeverityError, ProblemInvalidMetadata, "This is not usable identity-provider metadata: "+reasonOf(err)+".")
-		return
-	}
-	switch {
-	case len(idps) == 0 && len(sps) > 0:
-		rep.add(SeverityError, ProblemSPMetadata, "This is service-provider (SP) metadata, perhaps the one we publish, not the "+
-			"identity provider's: send the Federation Metadata XML from the Entra application's Single sign-on page.")
-		return
-	case len(idps) == 0:
-		rep.add(SeverityError, ProblemInvalidMetadata, "This is not usable identity-provider metadata: "+
-			"it describes no SAML 2.0 identity provider (no IDPSSODescriptor).")
-		return
-	case len(idps) > 1:
-		rep.add(SeverityError, ProblemInvalidMetadata, fmt.Sprintf("This is not usable identity-provider metadata: "+
-			"it describes %d SAML identity providers; send the document of the one to trust.", len(idps)))
-		return
-	}
-	rep.examineIdP(idps[0], now)
-	if _, err := (&SP{}).newIdPState(data, now); err != nil && !rep.hasError() {
-		// A safety net: New refuses for a reason examineIdP missed.
-		rep.add(SeverityError, ProblemInvalidMetadata, "This metadata cannot be used: "+reasonOf(err)+".")
-	}
-}
-
-func (rep *OnboardingReport) examineIdP(d *etree.Element, now time.Time) {
-	rep.EntityID = attrValue(d.Parent(), "entityID")
-	if m := entraIssuer.FindStringSubmatch(rep.EntityID); m != nil {
-		rep.TenantID = strings.ToLower(m[1])
-	}
-	for _, s := range children(d, nsMetadata, "SingleSignOnService") {
-		if attrValue(s, "Binding") == bindingRedirect && rep.SignOnURL == "" {
-			rep.SignOnURL = attrValue(s, "Location")
-		}
-	}
-	for _, s := range children(d, nsMetadata, "SingleLogoutService") {
-		if attrValue(s, "Binding") == bindingRedirect && rep.LogoutURL == "" {
-			rep.LogoutURL = attrValue(s, "Location")
-		}
-	}
-	switch {
-	case rep.EntityID == "":
-		rep.add(SeverityError, ProblemInvalidMetadata, "The metadata has no entity ID.")
-	case rep.TenantID == "":
-		rep.add(SeverityWarning, ProblemNotEntra, fmt.Sprintf("This metadata is not from Microsoft Entra ID (its entity ID is %s). "+
-			"Another SAML identity provider may work, but this integration is built and tested for Entra.", quote(rep.EntityID)))
-	}
-	if !isHTTPURL(rep.SignOnURL) {
-		rep.add(SeverityError, ProblemInvalidMetadata, "The metadata has no usable sign-on URL (SingleSignOnService with the HTTP-Redirect binding).")
-	}
-
-	var certs []*x509.Certificate
-	for _, kd := range children(d, nsMetadata, "KeyDescriptor") {
-		if use := attrValue(kd, "use"); use != "" && use != "signing" {
-			continue
-		}
-		cs, err := keyDescriptorCerts(kd)
-		if err != nil {
-			rep.add(SeverityError, ProblemInvalidMetadata, "A signing certificate cannot be read ("+reasonOf(err)+"): download the file again, unmodified.")
-			return
-		}
-		for _, c := range cs {
-			if !containsCert(certs, c) {
-				certs = append(certs, c)
+	doc, findings := readMetadataFindings(data, now, nil, false)
+	usable := 0
+	if doc != nil {
+		rep.EntityID, rep.TenantID, rep.SignOnURL, rep.LogoutURL = doc.EntityID, doc.TenantID, doc.SignOnURL, doc.LogoutURL
+		for _, c := range doc.Certificates {
+			rep.Certificates = append(rep.Certificates, certificateInfo(c, now))
+			if usableKey(c) && (now.IsZero() || validAt(c, now)) {
+				usable++
 			}
 		}
+		if rep.EntityID != "" && rep.TenantID == "" {
+			rep.add(SeverityWarning, ProblemNotEntra, fmt.Sprintf("This metadata is not from Microsoft Entra ID (its entity ID is %s). "+
+				"Another SAML identity provider may work, but this integration is built and tested for Entra.", quote(rep.EntityID)))
+		}
 	}
-	if len(certs) == 0 {
-		rep.add(SeverityError, ProblemInvalidMetadata, "The metadata has no signing certificate.")
-		return
+	for _, f := range findings {
+		if f.Cert >= 0 {
+			rep.addCertFinding(f, doc.Certificates[f.Cert], rep.Certificates[f.Cert], usable, now)
+			continue
+		}
+		switch f.Code {
+		case idpmeta.WeakKey, idpmeta.CertificateExpired:
+			// No certificate is usable: each one's finding says why.
+		case idpmeta.HTMLPage:
+			rep.add(SeverityError, ProblemHTMLPage, "This is a web page (HTML), not federation metadata: perhaps a sign-in page or the "+
+				"portal page was saved instead of the document. Download the Federation Metadata XML, or copy the App Federation "+
+				"Metadata Url, from the application's SAML Certificates section.")
+		case idpmeta.NotXML:
+			rep.add(SeverityError, ProblemNotXML, "This is not XML. Send the Federation Metadata XML file itself (it starts with <?xml or <EntityDescriptor).")
+		case idpmeta.Malformed:
+			rep.add(SeverityError, ProblemInvalidMetadata, "The XML cannot be read ("+f.Reason+"): download the file again, unmodified.")
+		case idpmeta.SPMetadata:
+			rep.add(SeverityError, ProblemSPMetadata, "This is service-provider (SP) metadata, perhaps the one we publish, not the "+
+				"identity provider's: send the Federation Metadata XML from the Entra application's Single sign-on page.")
+		default:
+			rep.add(SeverityError, ProblemInvalidMetadata, "This is not usable identity-provider metadata: "+f.Reason+".")
+		}
 	}
-	rep.examineCerts(certs, now)
+	if doc != nil && rep.TenantID != "" && len(doc.Certificates) > 0 && !rep.hasCode(ProblemTenantLevel) {
+		tenantLevel := true
+		for _, c := range doc.Certificates {
+			tenantLevel = tenantLevel && strings.EqualFold(c.Subject.CommonName, tenantCertCN)
+		}
+		if tenantLevel {
+			rep.add(SeverityError, ProblemTenantLevel, tenantLevelMessage+fmt.Sprintf(" Its certificates are the tenant's own (CN=%s).", tenantCertCN))
+		}
+	}
 }
 
-func (rep *OnboardingReport) examineCerts(certs []*x509.Certificate, now time.Time) {
-	usable, tenantLevel := 0, true
-	for _, c := range certs {
-		sha1sum, sha256sum := sha1.Sum(c.Raw), sha256.Sum256(c.Raw)
-		rep.Certificates = append(rep.Certificates, CertificateInfo{
-			Subject:          c.Subject.String(),
-			ThumbprintSHA1:   strings.ToUpper(hex.EncodeToString(sha1sum[:])),
-			ThumbprintSHA256: strings.ToUpper(hex.EncodeToString(sha256sum[:])),
-			NotBefore:        c.NotBefore.UTC(),
-			NotAfter:         c.NotAfter.UTC(),
-			DaysLeft:         int(math.Floor(c.NotAfter.Sub(now).Hours() / 24)),
-		})
-		if !strings.EqualFold(c.Subject.CommonName, tenantCertCN) {
-			tenantLevel = false
-		}
-		if usableKey(c) && !now.Before(c.NotBefore) && !now.After(c.NotAfter) {
-			usable++
-		}
+func certificateInfo(c *x509.Certificate, now time.Time) CertificateInfo {
+	sha1sum, sha256sum := sha1.Sum(c.Raw), sha256.Sum256(c.Raw)
+	info := CertificateInfo{
+		Subject:          c.Subject.String(),
+		ThumbprintSHA1:   strings.ToUpper(hex.EncodeToString(sha1sum[:])),
+		ThumbprintSHA256: strings.ToUpper(hex.EncodeToString(sha256sum[:])),
+		NotBefore:        c.NotBefore.UTC(),
+		NotAfter:         c.NotAfter.UTC(),
 	}
-	if rep.TenantID != "" && tenantLevel && !rep.hasCode(ProblemTenantLevel) {
-		rep.add(SeverityError, ProblemTenantLevel, tenantLevelMessage+fmt.Sprintf(" Its certificates are the tenant's own (CN=%s).", tenantCertCN))
+	if !now.IsZero() {
+		info.DaysLeft = int(math.Floor(c.NotAfter.Sub(now).Hours() / 24))
 	}
+	return info
+}
+
+// addCertFinding words a finding about one certificate: an error when no
+// certificate is usable, else a warning.
+func (rep *OnboardingReport) addCertFinding(f idpmeta.Finding, c *x509.Certificate, info CertificateInfo, usable int, now time.Time) {
 	sev := SeverityWarning
 	if usable == 0 {
 		sev = SeverityError
 	}
 	const day = "2006-01-02"
-	for i, c := range certs {
-		info := rep.Certificates[i]
-		name := fmt.Sprintf("The signing certificate with thumbprint %s", info.ThumbprintSHA1)
-		switch {
-		case !usableKey(c):
-			rep.add(sev, ProblemWeakKey, name+fmt.Sprintf(" does not have an RSA key of at least %d bits, so responses it signs are refused. "+
-				"Create a new SAML signing certificate (RSA 2048) in Entra and make it active.", minRSABits))
-		case now.After(c.NotAfter):
-			rep.add(sev, ProblemCertificateExpired, name+fmt.Sprintf(" expired on %s. ", info.NotAfter.Format(day))+renewAdvice(usable))
-		case now.Before(c.NotBefore):
-			rep.add(sev, ProblemCertificateExpired, name+fmt.Sprintf(" is not valid before %s. ", info.NotBefore.Format(day))+renewAdvice(usable))
-		case c.NotAfter.Before(now.Add(certExpiryWarning)):
-			rep.add(SeverityWarning, ProblemCertificateExpiring, name+fmt.Sprintf(" expires on %s, in %d days. ", info.NotAfter.Format(day), info.DaysLeft)+
-				"Create a new SAML signing certificate in Entra and make it active before then; with the metadata URL, "+
-				"sign-in picks it up by itself, otherwise send the new Federation Metadata XML.")
-		}
+	name := fmt.Sprintf("The signing certificate with thumbprint %s", info.ThumbprintSHA1)
+	switch {
+	case f.Code == idpmeta.WeakKey:
+		rep.add(sev, ProblemWeakKey, name+fmt.Sprintf(" does not have an RSA key of at least %d bits, so responses it signs are refused. "+
+			"Create a new SAML signing certificate (RSA 2048) in Entra and make it active.", minRSABits))
+	case f.Code == idpmeta.CertificateExpiring:
+		rep.add(SeverityWarning, ProblemCertificateExpiring, name+fmt.Sprintf(" expires on %s, in %d days. ", info.NotAfter.Format(day), info.DaysLeft)+
+			"Create a new SAML signing certificate in Entra and make it active before then; with the metadata URL, "+
+			"sign-in picks it up by itself, otherwise send the new Federation Metadata XML.")
+	case now.After(c.NotAfter):
+		rep.add(sev, ProblemCertificateExpired, name+fmt.Sprintf(" expired on %s. ", info.NotAfter.Format(day))+renewAdvice(usable))
+	default:
+		rep.add(sev, ProblemCertificateExpired, name+fmt.Sprintf(" is not valid before %s. ", info.NotBefore.Format(day))+renewAdvice(usable))
 	}
 }
 
@@ -398,15 +346,6 @@ func renewAdvice(usable int) string {
 		return "Another certificate is valid, so sign-in works; remove this one in Entra when convenient."
 	}
 	return "No certificate is valid, so sign-in cannot work: create a new SAML signing certificate in Entra, make it active, and send the new metadata."
-}
-
-func (rep *OnboardingReport) hasError() bool {
-	for _, p := range rep.Problems {
-		if p.Severity == SeverityError {
-			return true
-		}
-	}
-	return false
 }
 
 func (rep *OnboardingReport) hasCode(c ProblemCode) bool {

@@ -362,21 +362,15 @@ func checkKey(key crypto.Signer, cert *x509.Certificate) error {
 }
 
 func (sp *SP) newIdPState(data []byte, now time.Time) (*idpState, error) {
-	md, err := parsePinnedMetadata(data, now, sp.metadataPins, sp.allowSHA1)
+	doc, err := readMetadata(data, now, sp.metadataPins, sp.allowSHA1)
 	if err != nil {
 		return nil, err
 	}
-	signOn, err := url.Parse(md.SignOnURL)
+	signOn, err := url.Parse(doc.SignOnURL)
 	if err != nil {
 		return nil, wrapErr(ErrMetadata, err, "the sign-on URL cannot be parsed")
 	}
-	st := &idpState{md: md, signOn: signOn, fetched: now}
-	for _, c := range md.Certificates {
-		if usableKey(c) {
-			st.certs = append(st.certs, c)
-		}
-	}
-	return st, nil
+	return &idpState{md: idpMetadataOf(doc), signOn: signOn, fetched: now, certs: doc.Usable()}, nil
 }
 
 // fetchMetadata GETs the metadata document at u.
