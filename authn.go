@@ -101,7 +101,7 @@ func (sp *SP) AuthnRequestURLWithOptions(relayState string, opts AuthnOptions) (
 // pairs appended after the signed part (hints for Entra).
 func (sp *SP) redirectURL(buf *authnBuffer, dest *url.URL, param, relayState string, extra ...string) (*url.URL, error) {
 	if err := buf.deflate(); err != nil {
-		return nil, err
+		return nil, wrapErr(ErrConfig, err, "compressing the %s", param)
 	}
 	b64 := base64.StdEncoding.AppendEncode(buf.b64[:0], buf.deflated.Bytes())
 	buf.b64 = b64
@@ -120,7 +120,7 @@ func (sp *SP) redirectURL(buf *authnBuffer, dest *url.URL, param, relayState str
 		digest := sha256.Sum256(q.Bytes())
 		sig, err := sp.key.Sign(rand.Reader, digest[:], crypto.SHA256)
 		if err != nil {
-			return nil, err
+			return nil, wrapErr(ErrConfig, err, "Config.Key cannot sign the %s", param)
 		}
 		q.WriteString("&Signature=")
 		q.WriteString(url.QueryEscape(base64.StdEncoding.EncodeToString(sig)))

@@ -7,9 +7,11 @@ import (
 	"strings"
 )
 
-// Sentinel errors. Every error returned by [New], [ParseMetadata],
-// [SP.AuthnRequestURL] and [SP.Verify] matches exactly one of them with
-// [errors.Is], except a non-Success SAML status, which is a [*StatusError].
+// Sentinel errors. Every error returned by a function or method of this
+// package matches exactly one of them with [errors.Is], except a
+// non-Success SAML status from [SP.Verify], which is a [*StatusError], and
+// the backend errors a [MemoryStore] returns as a [Store] (the SP wraps
+// every Store error in ErrStore).
 // The concrete type is [*Error], whose Reason says what failed.
 var (
 	// ErrInvalidSignature: no signature, a signature that does not verify,
@@ -47,7 +49,8 @@ var (
 	ErrMalformed = errors.New("entrasaml: malformed SAML message")
 	// ErrMetadata: IdP metadata that cannot be used, or cannot be fetched.
 	ErrMetadata = errors.New("entrasaml: unusable IdP metadata")
-	// ErrConfig: an invalid Config given to New.
+	// ErrConfig: an invalid Config given to New, or a Config.Key that
+	// fails to sign a request.
 	ErrConfig = errors.New("entrasaml: invalid configuration")
 	// ErrNotProvisioned: Config.Provision refused a verified user (no
 	// account in the application, or a deactivated one).
