@@ -60,8 +60,8 @@ func TestInteropCrewjamIdPEncrypted(t *testing.T) {
 
 			// crewjam learns our encryption certificate from our SP metadata.
 			var ed saml.EntityDescriptor
-			if err := xml.Unmarshal(sp.Metadata(), &ed); err != nil {
-				t.Fatalf("our SP metadata: %v\n%s", err, sp.Metadata())
+			if err := xml.Unmarshal(sp.SPMetadata(), &ed); err != nil {
+				t.Fatalf("our SP metadata: %v\n%s", err, sp.SPMetadata())
 			}
 			if len(ed.SPSSODescriptors) != 1 || len(ed.SPSSODescriptors[0].KeyDescriptors) != 1 {
 				t.Fatalf("our SP metadata: %+v", ed)

@@ -204,8 +204,8 @@ func TestDecryptKeyRotation(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := base64.StdEncoding.EncodeToString(keys[0].Certificate.Raw)
-			if !bytes.Contains(sp.Metadata(), []byte(`<md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>`+want+`<`)) {
-				t.Errorf("metadata does not advertise the first key:\n%s", sp.Metadata())
+			if !bytes.Contains(sp.SPMetadata(), []byte(`<md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>`+want+`<`)) {
+				t.Errorf("metadata does not advertise the first key:\n%s", sp.SPMetadata())
 			}
 		})
 	}
@@ -269,10 +269,10 @@ func TestDecryptionKeysConfig(t *testing.T) {
 		}
 	}
 	// Without keys, the metadata advertises no encryption.
-	if md := newTestSP(t, idp, nil).Metadata(); bytes.Contains(md, []byte("encryption")) {
+	if md := newTestSP(t, idp, nil).SPMetadata(); bytes.Contains(md, []byte("encryption")) {
 		t.Errorf("metadata without DecryptionKeys:\n%s", md)
 	}
-	md := newTestSP(t, idp, withDecryption(cur)).Metadata()
+	md := newTestSP(t, idp, withDecryption(cur)).SPMetadata()
 	for _, alg := range []string{"xmlenc11#aes256-gcm", "xmlenc#aes256-cbc", "xmlenc#rsa-oaep-mgf1p"} {
 		if !bytes.Contains(md, []byte(`<md:EncryptionMethod Algorithm="http://www.w3.org/20`)) || !bytes.Contains(md, []byte(alg+`"/>`)) {
 			t.Errorf("metadata lacks EncryptionMethod %s:\n%s", alg, md)

@@ -25,21 +25,21 @@ func TestEntraSettings(t *testing.T) {
 			Now: func() time.Time { return tNow }}, nil)
 		got, err := entrasaml.NewEntraSettings("urn:vendor:acme", tc.base)
 		want := entrasaml.EntraSettings{Identifier: "urn:vendor:acme", ReplyURL: tc.root + "/saml/acs", SignOnURL: tc.root + "/",
-			LogoutURL: tc.root + "/saml/logout", MetadataURL: tc.root + "/saml/metadata"}
-		if err != nil || got != want || sp.EntraSettings() != want || sp.ACSURL() != want.ReplyURL || sp.LogoutURL() != want.LogoutURL {
+			LogoutURL: tc.root + "/saml/logout", SPMetadataURL: tc.root + "/saml/metadata"}
+		if err != nil || got != want || sp.EntraSettings() != want || sp.ACSURL() != want.ReplyURL || sp.LogoutURL() != want.LogoutURL || sp.SPMetadataURL() != want.SPMetadataURL {
 			t.Errorf("%s: %+v, %v; SP %+v", tc.base, got, err, sp.EntraSettings())
 		}
 		// The SP metadata carries the same values and is served at MetadataURL.
-		md := string(sp.Metadata())
+		md := string(sp.SPMetadata())
 		for _, v := range []string{`entityID="` + want.Identifier + `"`, `Location="` + want.ReplyURL + `"`, `Location="` + want.LogoutURL + `"`} {
 			if !strings.Contains(md, v) {
 				t.Errorf("SP metadata lacks %s:\n%s", v, md)
 			}
 		}
 		rec := httptest.NewRecorder()
-		sp.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, want.MetadataURL, nil))
+		sp.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, want.SPMetadataURL, nil))
 		if rec.Code != 200 || rec.Body.String() != md {
-			t.Errorf("GET %s: %d", want.MetadataURL, rec.Code)
+			t.Errorf("GET %s: %d", want.SPMetadataURL, rec.Code)
 		}
 	}
 	for _, tc := range [][2]string{{"", "https://acme.vendor.example"}, {"x", "acme.vendor.example"}, {"x", "ftp://acme.vendor.example"},

@@ -53,6 +53,6 @@ func ExampleNewEntraSettings() {
 	//   "reply_url": "https://acme.vendor.example/saml/acs",
 	//   "sign_on_url": "https://acme.vendor.example/",
 	//   "logout_url": "https://acme.vendor.example/saml/logout",
-	//   "metadata_url": "https://acme.vendor.example/saml/metadata"
+	//   "sp_metadata_url": "https://acme.vendor.example/saml/metadata"
 	// }
 }

@@ -41,11 +41,11 @@ const (
 func (sp *SP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, sp.basePath)
 	switch p {
-	case "/saml/acs":
+	case pathACS:
 		sp.serveACS(w, r)
-	case "/saml/metadata":
+	case pathMetadata:
 		sp.serveMetadata(w, r)
-	case "/saml/logout":
+	case pathLogout:
 		sp.serveLogout(w, r)
 	default:
 		http.NotFound(w, r)

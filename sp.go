@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -154,8 +153,7 @@ type Config struct {
 type SP struct {
 	entityID  string
 	audiences []string
-	acsURL    string
-	baseURL   string
+	endpoints // BaseURL and the URLs and paths under it
 
 	now       func() time.Time
 	skew      time.Duration
@@ -181,18 +179,13 @@ type SP struct {
 	replayNS            string
 
 	// HTTP layer.
-	provision  func(context.Context, *Session) error
-	sealer     *sealer
-	secure     bool   // BaseURL is https
-	basePath   string // BaseURL's path, "" for an origin
-	cookiePath string // "/" or basePath
-	acsPath    string
-	sessNS     string
-	indexNS    string
-	adSession  []byte // AES-GCM additional data: binds cookies to this SP
-	adRequest  []byte
-	adLogout   []byte
-	logoutPath string
+	provision func(context.Context, *Session) error
+	sealer    *sealer
+	sessNS    string
+	indexNS   string
+	adSession []byte // AES-GCM additional data: binds cookies to this SP
+	adRequest []byte
+	adLogout  []byte
 
 	localLogoutOnly bool
 	sessions        sessionCache
@@ -238,13 +231,11 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	if sp.entityID == "" {
 		return nil, newErr(ErrConfig, "EntityID is required")
 	}
-	base, err := url.Parse(cfg.BaseURL)
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" ||
-		base.RawQuery != "" || base.Fragment != "" || base.User != nil {
-		return nil, newErr(ErrConfig, "BaseURL must be an absolute http(s) URL without query or fragment, e.g. https://acme.vendor.example")
+	ep, err := parseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
 	}
-	sp.baseURL = strings.TrimRight(cfg.BaseURL, "/")
-	sp.acsURL = sp.baseURL + "/saml/acs"
+	sp.endpoints = ep
 	sp.audiences = []string{sp.entityID}
 	if u, err := url.Parse(sp.entityID); err != nil || u.Scheme == "" {
 		// Entra sends "spn:<identifier>" when the Identifier is not a URI.
@@ -311,14 +302,6 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	sp.adSession = []byte("entrasaml/v1/session\x00" + sp.entityID + "\x00" + sp.acsURL)
 	sp.adRequest = []byte("entrasaml/v1/request\x00" + sp.entityID + "\x00" + sp.acsURL)
 	sp.adLogout = []byte("entrasaml/v1/logout\x00" + sp.entityID + "\x00" + sp.acsURL)
-	sp.secure = base.Scheme == "https"
-	sp.basePath = strings.TrimRight(base.Path, "/")
-	sp.cookiePath = sp.basePath
-	if sp.cookiePath == "" {
-		sp.cookiePath = "/"
-	}
-	sp.acsPath = sp.basePath + "/saml/acs"
-	sp.logoutPath = sp.basePath + "/saml/logout"
 	if sp.sealer, err = newSealer(cfg.SessionKeys); err != nil {
 		return nil, err
 	}
@@ -405,10 +388,6 @@ func fetchMetadata(ctx context.Context, client *http.Client, u string) ([]byte, 
 
 // EntityID returns the SP's Identifier (Entity ID).
 func (sp *SP) EntityID() string { return sp.entityID }
-
-// ACSURL returns the Assertion Consumer Service URL (Entra's Reply URL):
-// BaseURL + "/saml/acs".
-func (sp *SP) ACSURL() string { return sp.acsURL }
 
 // IdPMetadata returns the IdP metadata in use. The result is shared: do
 // not modify it.
