@@ -98,6 +98,17 @@
 // a load balancer, give every instance the same shared Store, or a replay
 // posted to another instance is accepted.
 //
+// # Beside the SP
+//
+// This package is one SP. What builds on it lives beside it, each importing
+// only this package:
+//
+//   - github.com/entrasaml/entrasaml/tenants serves many customers, one SP
+//     each, from one handler tree (routing by host or path prefix).
+//   - github.com/entrasaml/entrasaml/redisstore is a [Store] on Redis for
+//     several instances; github.com/entrasaml/entrasaml/storetest checks
+//     any Store.
+//
 // # Testing
 //
 // Package github.com/entrasaml/entrasaml/entratest is a fake Entra tenant
