@@ -7,7 +7,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml/xmlenc"
@@ -82,32 +81,6 @@ func encryptedData(doc *etree.Document) *etree.Element { return find(doc.Root(),
 // encryptedKey returns its EncryptedKey (wherever it is).
 func encryptedKey(doc *etree.Document) *etree.Element { return find(doc.Root(), "EncryptedKey") }
 
-// crewjamEncrypted returns a Response (unsigned) whose EncryptedAssertion
-// holds plaintext encrypted by crewjam's xmlenc, an implementation we did
-// not write, to the SP's current key with method.
-func crewjamEncrypted(t *testing.T, plaintext []byte, method xmlenc.BlockCipher) string {
-	t.Helper()
-	cur, _, _ := spEncKeys(t)
-	e := xmlenc.OAEP() // rsa-oaep-mgf1p with a SHA-256 digest, MGF1-SHA1
-	e.BlockCipher = method
-	// A copy: crewjam pads the plaintext in place (append into its spare capacity).
-	ed, err := e.Encrypt(cur.Certificate, bytes.Clone(plaintext), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := etree.NewDocument()
-	resp := doc.CreateElement("samlp:Response")
-	resp.CreateAttr("xmlns:samlp", "urn:oasis:names:tc:SAML:2.0:protocol")
-	resp.CreateAttr("ID", "_r")
-	resp.CreateAttr("Version", "2.0")
-	resp.CreateAttr("IssueInstant", tNow.Format(time.RFC3339))
-	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success")
-	ea := resp.CreateElement("EncryptedAssertion")
-	ea.CreateAttr("xmlns", "urn:oasis:names:tc:SAML:2.0:assertion")
-	ea.AddChild(ed)
-	return encWrite(t, doc)
-}
-
 // signedAssertion returns the signed Assertion of a plain response, as
 // Entra would encrypt it.
 func signedAssertion(t *testing.T) []byte {
@@ -127,7 +100,6 @@ func signedAssertion(t *testing.T) []byte {
 	return out
 }
 
-// TestDecryptCrewjam: assertions encrypted by crewjam's xmlenc decrypt,
 // TestDecryptRefused has one row per rule: each response must be refused
 // with want, and never yield a session.
 func TestDecryptRefused(t *testing.T) {
