@@ -109,6 +109,19 @@ func wrapErr(sentinel error, cause error, format string, args ...any) *Error {
 	return &Error{Err: sentinel, Reason: fmt.Sprintf(format, args...), cause: cause}
 }
 
+// reasonOf returns an *Error's Reason, and a cause's message, without the
+// sentinel's text.
+func reasonOf(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	if e.cause != nil {
+		return e.Reason + ": " + e.cause.Error()
+	}
+	return e.Reason
+}
+
 // StatusError is returned by [SP.Verify] for a Response whose status is not
 // Success: Entra reports a sign-in failure this way (for example AADSTS50105,
 // the user is not assigned to the application). Entra does not sign such

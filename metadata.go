@@ -94,32 +94,24 @@ func ParseMetadata(data []byte, opts ...MetadataOption) (*IdPMetadata, error) {
 }
 
 // readMetadata parses data once and reads it with the one metadata reader
-// (package idpmeta), after checking its own signature when pins is not
-// empty. It returns the document and every finding, or the first fatal
-// finding as an ErrMetadata error.
+// (package idpmeta), after checking the document's own signature when pins
+// is not empty. It fails with the first fatal finding, as ErrMetadata.
 func readMetadata(data []byte, now time.Time, pins [][32]byte, allowSHA1 bool) (*idpmeta.Document, error) {
-	doc, findings := readMetadataFindings(data, now, pins, allowSHA1)
+	root, f := idpmeta.Parse(data)
+	if f != nil {
+		return nil, newErr(ErrMetadata, "%s", f.Reason)
+	}
+	if len(pins) > 0 && !strings.EqualFold(root.Tag, "html") {
+		var err error
+		if root, err = verifyMetadataSignature(root, pins, now, allowSHA1); err != nil {
+			return nil, err
+		}
+	}
+	doc, findings := idpmeta.Read(root, now)
 	if f := idpmeta.FirstFatal(findings); f != nil {
 		return nil, newErr(ErrMetadata, "%s", f.Reason)
 	}
 	return doc, nil
-}
-
-// readMetadataFindings is readMetadata that returns every finding.
-func readMetadataFindings(data []byte, now time.Time, pins [][32]byte, allowSHA1 bool) (*idpmeta.Document, []idpmeta.Finding) {
-	if f := idpmeta.Sniff(data); f != nil {
-		return nil, []idpmeta.Finding{*f}
-	}
-	root, err := parseXML(data, ErrMetadata)
-	if err != nil {
-		return nil, []idpmeta.Finding{{Code: idpmeta.Malformed, Fatal: true, Reason: reasonOf(err), Cert: -1}}
-	}
-	if len(pins) > 0 && !strings.EqualFold(root.Tag, "html") {
-		if root, err = verifyMetadataSignature(root, pins, now, allowSHA1); err != nil {
-			return nil, []idpmeta.Finding{{Code: idpmeta.Invalid, Fatal: true, Reason: reasonOf(err), Cert: -1}}
-		}
-	}
-	return idpmeta.Read(root, now)
 }
 
 func idpMetadataOf(doc *idpmeta.Document) *IdPMetadata {

@@ -253,13 +253,13 @@ const tenantLevelMessage = "This is the tenant-level federation metadata, not th
 // examine fills the report from the document with the one metadata
 // reader, reporting every finding rather than stopping at the first.
 func (rep *OnboardingReport) examine(data []byte, now time.Time) {
-	doc, findings := readMetadataFindings(data, now, nil, false)
+	doc, findings := idpmeta.ReadBytes(data, now)
 	usable := 0
 	if doc != nil {
 		rep.EntityID, rep.TenantID, rep.SignOnURL, rep.LogoutURL = doc.EntityID, doc.TenantID, doc.SignOnURL, doc.LogoutURL
 		for _, c := range doc.Certificates {
 			rep.Certificates = append(rep.Certificates, certificateInfo(c, now))
-			if usableKey(c) && (now.IsZero() || validAt(c, now)) {
+			if idpmeta.UsableKey(c) && (now.IsZero() || !now.Before(c.NotBefore) && !now.After(c.NotAfter)) {
 				usable++
 			}
 		}
@@ -329,7 +329,7 @@ func (rep *OnboardingReport) addCertFinding(f idpmeta.Finding, c *x509.Certifica
 	switch {
 	case f.Code == idpmeta.WeakKey:
 		rep.add(sev, ProblemWeakKey, name+fmt.Sprintf(" does not have an RSA key of at least %d bits, so responses it signs are refused. "+
-			"Create a new SAML signing certificate (RSA 2048) in Entra and make it active.", minRSABits))
+			"Create a new SAML signing certificate (RSA 2048) in Entra and make it active.", idpmeta.MinRSABits))
 	case f.Code == idpmeta.CertificateExpiring:
 		rep.add(SeverityWarning, ProblemCertificateExpiring, name+fmt.Sprintf(" expires on %s, in %d days. ", info.NotAfter.Format(day), info.DaysLeft)+
 			"Create a new SAML signing certificate in Entra and make it active before then; with the metadata URL, "+
@@ -355,19 +355,6 @@ func (rep *OnboardingReport) hasCode(c ProblemCode) bool {
 		}
 	}
 	return false
-}
-
-// reasonOf returns an *Error's Reason, and a cause's message, without the
-// sentinel's text.
-func reasonOf(err error) string {
-	var e *Error
-	if !errors.As(err, &e) {
-		return err.Error()
-	}
-	if e.cause != nil {
-		return e.Reason + ": " + e.cause.Error()
-	}
-	return e.Reason
 }
 
 func fetchProblem(err error) string {

@@ -7,14 +7,15 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"fmt"
-	"io"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/entrasaml/entrasaml/internal/idpmeta"
 )
 
 // Defaults for the zero values of Config.
@@ -23,7 +24,7 @@ const (
 	DefaultSessionMaxAge   = 8 * time.Hour
 	DefaultMaxResponseSize = 512 << 10 // bytes of base64
 	DefaultMetadataTimeout = 10 * time.Second
-	MaxMetadataSize        = 4 << 20 // bytes
+	MaxMetadataSize        = idpmeta.MaxSize // bytes (4 MiB)
 )
 
 // Config configures an [SP]: one Entra enterprise application (one customer
@@ -356,32 +357,17 @@ func (sp *SP) newIdPState(data []byte, now time.Time) (*idpState, error) {
 	return &idpState{md: idpMetadataOf(doc), signOn: signOn, fetched: now, certs: doc.Usable()}, nil
 }
 
-// fetchMetadata GETs the metadata document at u.
+// fetchMetadata GETs the metadata document at u (idpmeta.Fetch, within
+// DefaultMetadataTimeout and MaxMetadataSize).
 func fetchMetadata(ctx context.Context, client *http.Client, u string) ([]byte, error) {
 	if !isHTTPURL(u) {
 		return nil, newErr(ErrConfig, "MetadataURL must be an absolute http(s) URL")
 	}
-	ctx, cancel := context.WithTimeout(ctx, DefaultMetadataTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	data, err := idpmeta.Fetch(ctx, client, u, DefaultMetadataTimeout)
 	if err != nil {
-		return nil, wrapErr(ErrMetadata, err, "building the metadata request")
-	}
-	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml, text/xml")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, wrapErr(ErrMetadata, err, "fetching the metadata URL")
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, newErr(ErrMetadata, "fetching the metadata URL: HTTP status %d", resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxMetadataSize+1))
-	if err != nil {
-		return nil, wrapErr(ErrMetadata, err, "reading the metadata")
-	}
-	if len(data) > MaxMetadataSize {
-		return nil, &Error{Err: ErrMetadata, Reason: fmt.Sprintf("the metadata is larger than %d bytes", MaxMetadataSize), large: true}
+		var fe *idpmeta.FetchError
+		errors.As(err, &fe)
+		return nil, &Error{Err: ErrMetadata, Reason: fe.Reason, cause: fe.Cause, large: fe.TooLarge}
 	}
 	return data, nil
 }
