@@ -55,18 +55,24 @@ const sigAlgRSASHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 // DEFLATE+base64 SAMLRequest, RelayState (when not empty) and, when
 // Config.Key is set, SigAlg and Signature. requestID is the AuthnRequest's
 // ID: keep it, bound to this browser, and pass it to [SP.Verify]. It uses
-// Config.AuthnOptions.
+// Config.AuthnOptions, or opts (at most one) for this request instead.
 //
 // relayState is returned unchanged by the IdP; it must be at most 80 bytes
-// and must not carry secrets. Errors match ErrConfig (relay state too long)
-// or come from Config.Key's Sign.
-func (sp *SP) AuthnRequestURL(relayState string) (u *url.URL, requestID string, err error) {
-	return sp.AuthnRequestURLWithOptions(relayState, sp.authn)
+// and must not carry secrets. Errors match ErrConfig: relay state too long,
+// invalid or several opts, or a Config.Key that fails to sign.
+func (sp *SP) AuthnRequestURL(relayState string, opts ...AuthnOptions) (u *url.URL, requestID string, err error) {
+	o := sp.authn
+	switch len(opts) {
+	case 0:
+	case 1:
+		o = opts[0]
+	default:
+		return nil, "", newErr(ErrConfig, "AuthnRequestURL takes at most one AuthnOptions")
+	}
+	return sp.authnRequestURL(relayState, o)
 }
 
-// AuthnRequestURLWithOptions is [SP.AuthnRequestURL] with per-request
-// options instead of Config.AuthnOptions.
-func (sp *SP) AuthnRequestURLWithOptions(relayState string, opts AuthnOptions) (*url.URL, string, error) {
+func (sp *SP) authnRequestURL(relayState string, opts AuthnOptions) (*url.URL, string, error) {
 	if len(relayState) > maxRelayState {
 		return nil, "", newErr(ErrConfig, "RelayState is %d bytes; the HTTP-Redirect binding allows %d", len(relayState), maxRelayState)
 	}

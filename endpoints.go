@@ -52,7 +52,3 @@ func (sp *SP) ACSURL() string { return sp.acsURL }
 
 // LogoutURL returns the SP's logout URL: BaseURL + "/saml/logout".
 func (sp *SP) LogoutURL() string { return sp.logoutURL }
-
-// SPMetadataURL returns where the SP serves its own metadata
-// ([SP.SPMetadata]): BaseURL + "/saml/metadata".
-func (sp *SP) SPMetadataURL() string { return sp.spMetadataURL }

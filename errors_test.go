@@ -131,15 +131,23 @@ func TestErrorContract(t *testing.T) {
 			_, err := entrasaml.ParseMetadata(readTestdata(t, "entra-metadata-expired.xml"), entrasaml.CheckExpiry(fxNow))
 			return err
 		}, entrasaml.ErrMetadata},
-		{"ParseFingerprint", func() error { _, err := entrasaml.ParseFingerprint("abc"); return err }, entrasaml.ErrConfig},
+		{"New: not a fingerprint", func() error {
+			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: tEntityID, BaseURL: tBaseURL, Metadata: idp.Metadata(),
+				MetadataSigners: []string{"abc"}})
+			return err
+		}, entrasaml.ErrConfig},
 		{"NewEntraSettings", func() error { _, err := entrasaml.NewEntraSettings("x", "ftp://x"); return err }, entrasaml.ErrConfig},
 		{"AuthnRequestURL: the key cannot sign", func() error {
 			sp := newTestSP(t, idp, func(c *entrasaml.Config) { c.Key = brokenSigner{key.PrivateKey} })
 			_, _, err := sp.AuthnRequestURL("/")
 			return err
 		}, entrasaml.ErrConfig},
-		{"AuthnRequestURLWithOptions: bad options", func() error {
-			_, _, err := newTestSP(t, idp, nil).AuthnRequestURLWithOptions("/", entrasaml.AuthnOptions{NameIDFormat: "urn:x"})
+		{"AuthnRequestURL: bad options", func() error {
+			_, _, err := newTestSP(t, idp, nil).AuthnRequestURL("/", entrasaml.AuthnOptions{NameIDFormat: "urn:x"})
+			return err
+		}, entrasaml.ErrConfig},
+		{"AuthnRequestURL: two options", func() error {
+			_, _, err := newTestSP(t, idp, nil).AuthnRequestURL("/", entrasaml.AuthnOptions{}, entrasaml.AuthnOptions{})
 			return err
 		}, entrasaml.ErrConfig},
 		{"Verify: not base64", func() error { _, err := newTestSP(t, idp, nil).Verify(context.Background(), "%%%", tReqID); return err },

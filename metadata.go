@@ -162,10 +162,10 @@ func verifyMetadataSignature(root *etree.Element, pins [][32]byte, now time.Time
 	return signed, nil
 }
 
-// ParseFingerprint parses a certificate's SHA-256 fingerprint written in
+// parseFingerprint parses a certificate's SHA-256 fingerprint written in
 // hex, with or without colons or spaces (as openssl and the Entra portal
 // show them), for Config.MetadataSigners.
-func ParseFingerprint(s string) ([32]byte, error) {
+func parseFingerprint(s string) ([32]byte, error) {
 	var fp [32]byte
 	h := strings.NewReplacer(":", "", " ", "").Replace(s)
 	b, err := hex.DecodeString(h)

@@ -280,7 +280,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		sp.httpClient = &http.Client{Timeout: DefaultMetadataTimeout}
 	}
 	for _, f := range cfg.MetadataSigners {
-		fp, err := ParseFingerprint(f)
+		fp, err := parseFingerprint(f)
 		if err != nil {
 			return nil, err
 		}
