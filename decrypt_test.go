@@ -118,6 +118,30 @@ func TestDecryptSigningOptions(t *testing.T) {
 	}
 }
 
+// A signed Response keeps the signed Response's rules after decryption: it
+// must carry Destination (SAML Bindings 3.5.5.2), and its InResponseTo
+// counts.
+func TestDecryptSignedResponseRules(t *testing.T) {
+	t.Parallel()
+	idp, _ := sharedIdP(t)
+	sp := newTestSP(t, idp, withDecryption(curKey(t)))
+	cur, _, _ := spEncKeys(t)
+	r := goodResponse()
+	r.Sign, r.Encrypt, r.Destination = entratest.SignResponse, &entratest.Encryption{Certificate: cur.Certificate}, "-"
+	resp, err := idp.Response(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sp.Verify(context.Background(), resp, tReqID); !errors.Is(err, entrasaml.ErrDestinationMismatch) {
+		t.Errorf("signed encrypted Response without Destination: got %v, want ErrDestinationMismatch", err)
+	}
+	r.Destination = ""
+	resp, _ = idp.Response(r)
+	if _, err := sp.Verify(context.Background(), resp, tReqID); err != nil {
+		t.Errorf("with Destination: %v", err)
+	}
+}
+
 // TestDecryptVariants: the other shapes and key transports an IdP may use.
 func TestDecryptVariants(t *testing.T) {
 	t.Parallel()

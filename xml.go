@@ -22,6 +22,12 @@ const (
 
 	statusSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success"
 	cmBearer      = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+
+	// Digest algorithms, for signatures (DigestMethod) and for RSA-OAEP.
+	algSHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
+	algSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+	algSHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
+	algSHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
 )
 
 // parseXML parses one XML document strictly (samlxml.Parse: no DTD or
