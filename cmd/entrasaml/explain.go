@@ -58,7 +58,7 @@ type finding struct {
 
 type explainFlags struct {
 	metadata, entityID, acs, at, requestID, keyFile string
-	allowIdP, allowSHA1, allowUnsignedCBC, asJSON  bool
+	allowIdP, allowSHA1, allowUnsignedCBC, asJSON   bool
 }
 
 func runExplain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

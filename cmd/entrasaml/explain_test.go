@@ -47,7 +47,7 @@ func TestExplain(t *testing.T) {
 			want: []string{"Synchronise the application server's clock", "NOT YET VALID"}},
 		{name: "unknown signer", response: func(r *entratest.Response) { r.Key = fx.foreign }, code: exitProblem,
 			reasons: []string{"ErrUnknownSigner"},
-			want: []string{"NOT in the metadata", "SAML Certificates: download the Federation Metadata XML again", thumbprint(fx.foreign)}},
+			want:    []string{"NOT in the metadata", "SAML Certificates: download the Federation Metadata XML again", thumbprint(fx.foreign)}},
 		{name: "tenant-level metadata", metadata: fx.tenantMD, code: exitProblem, reasons: []string{"tenant_level", "ErrUnknownSigner"},
 			want: []string{"App Federation Metadata Url (it ends in ?appid=…)", "tenant-level"}},
 		{name: "unsolicited", response: func(r *entratest.Response) { r.InResponseTo = "" }, code: exitProblem,

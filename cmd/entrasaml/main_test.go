@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"compress/flate"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -42,12 +44,10 @@ type fixture struct {
 }
 
 var sharedFixture = sync.OnceValues(func() (*fixture, error) {
-	dir, err := os.MkdirTemp("", "entrasaml-cmd-test")
-	if err != nil {
-		return nil, err
-	}
+	dir := fixtureDir
 	fx := &fixture{dir: dir}
 	now := func() time.Time { return tNow }
+	var err error
 	if fx.idp, err = entratest.New(entratest.Options{Now: now}); err != nil {
 		return nil, err
 	}
@@ -221,4 +221,30 @@ func TestUsage(t *testing.T) {
 func thumbprint(k *entratest.Key) string {
 	sum := sha1.Sum(k.Certificate.Raw)
 	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
+
+func deflateB64(t *testing.T, xml string) string {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := flate.NewWriter(&b, flate.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(xml))
+	w.Close()
+	return base64.StdEncoding.EncodeToString(b.Bytes())
+}
+
+// fixtureDir holds the shared fixture's files; set once by TestMain.
+var fixtureDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "entrasaml-cmd-test")
+	if err != nil {
+		panic(err)
+	}
+	fixtureDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
