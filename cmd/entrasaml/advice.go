@@ -118,7 +118,7 @@ func (rep *explainReport) explain(err error, f *facts, md *entrasaml.OnboardingR
 		x.Problem, x.Fix = badSignature(f, md, cfg)
 	case errors.Is(err, entrasaml.ErrMetadata):
 		x.Check = "metadata"
-		x.Problem = "The metadata cannot be used: " + err.Error()
+		x.Problem = "The application cannot use this metadata, so it cannot verify any response."
 		x.Fix = "Download the Federation Metadata XML again from the Entra application's Single sign-on page (SAML Certificates), " +
 			"and see the metadata problems above ('entrasaml metadata' shows them alone)."
 	case errors.Is(err, entrasaml.ErrConfig):

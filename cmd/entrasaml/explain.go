@@ -227,6 +227,9 @@ func (rep *explainReport) verify(ctx context.Context, f *facts, b64 string, md *
 			}
 			return
 		}
+		if errors.Is(err, entrasaml.ErrMetadata) && rep.hasCheck("metadata") {
+			return // the onboarding report's finding says why, and the fix
+		}
 		x := rep.explain(err, f, md, cfg, keys, v)
 		x.AfterFixes = !firstFailure
 		if !x.AfterFixes || !rep.has(x.Reason) {
@@ -237,6 +240,15 @@ func (rep *explainReport) verify(ctx context.Context, f *facts, b64 string, md *
 			return
 		}
 	}
+}
+
+func (rep *explainReport) hasCheck(check string) bool {
+	for _, x := range rep.Findings {
+		if x.Check == check {
+			return true
+		}
+	}
+	return false
 }
 
 func (rep *explainReport) has(reason string) bool {

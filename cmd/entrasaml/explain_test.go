@@ -50,6 +50,8 @@ func TestExplain(t *testing.T) {
 			want:    []string{"NOT in the metadata", "SAML Certificates: download the Federation Metadata XML again", thumbprint(fx.foreign)}},
 		{name: "tenant-level metadata", metadata: fx.tenantMD, code: exitProblem, reasons: []string{"tenant_level", "ErrUnknownSigner"},
 			want: []string{"App Federation Metadata Url (it ends in ?appid=…)", "tenant-level"}},
+		{name: "signing certificate expired", args: []string{"-at", tNow.AddDate(3, 0, 2).Format(time.RFC3339)}, code: exitProblem,
+			reasons: []string{"certificate_expired"}, want: []string{"expired on 2029-03-0", "create a new certificate, make it Active, and download the Federation Metadata XML again"}},
 		{name: "unsolicited", response: func(r *entratest.Response) { r.InResponseTo = "" }, code: exitProblem,
 			reasons: []string{"ErrUnsolicited"}, want: []string{"set Sign on URL to \"https://app.example/\"", "IdP-initiated"}},
 		{name: "unsolicited allowed", response: func(r *entratest.Response) { r.InResponseTo = "" },
