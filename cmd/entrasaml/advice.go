@@ -162,7 +162,7 @@ func unknownSigner(f *facts, md *entrasaml.OnboardingReport) (problem, fix strin
 	}
 	return problem + " The application's signing certificate in Entra was changed (a new one made Active) after the metadata was downloaded.",
 		"In the Entra application, Single sign-on > SAML Certificates: download the Federation Metadata XML again" +
-			" (its certificate thumbprint is " + orUnknown(tp) + ") and give it to the application; with the App Federation Metadata Url " +
+			" (it must list the certificate with thumbprint " + orUnknown(tp) + ") and give it to the application; with the App Federation Metadata Url " +
 			"(Config.MetadataURL) the application follows such changes by itself."
 }
 
@@ -300,9 +300,9 @@ func (rep *explainReport) print(w io.Writer, asJSON bool) int {
 		if x.AfterFixes {
 			after = " (found assuming the problems above are fixed)"
 		}
-		fmt.Fprintf(w, "%d. [%s] %s%s\n   Fix: %s\n", i+1, x.Reason, x.Problem, after, x.Fix)
+		fmt.Fprintf(w, "%d. [%s] %s%s\n   Fix: %s\n", i+1, clean(x.Reason, false), clean(x.Problem, false), after, x.Fix)
 		if x.Detail != "" {
-			fmt.Fprintf(w, "   Detail: %s\n", x.Detail)
+			fmt.Fprintf(w, "   Detail: %s\n", clean(x.Detail, false))
 		}
 	}
 	return code
@@ -319,24 +319,27 @@ func printFacts(w io.Writer, format string, f *facts) {
 		field(w, "  Status:", strings.Join(f.Status, " / "))
 		field(w, "  Message:", firstLine(f.StatusMessage))
 	}
-	if len(f.Signatures) == 0 {
+	switch {
+	case len(f.Signatures) == 0 && f.Encrypted != nil:
+		fmt.Fprintf(w, "%-15s not the Response; the assertion's own signature, if any, is inside the ciphertext\n", "  Signed:")
+	case len(f.Signatures) == 0:
 		fmt.Fprintf(w, "%-15s nothing\n", "  Signed:")
 	}
 	for _, s := range f.Signatures {
-		fmt.Fprintf(w, "%-15s %s, %s\n", "  Signed:", s.Element, s.Algorithm)
+		fmt.Fprintf(w, "%-15s %s, %s\n", "  Signed:", s.Element, clean(s.Algorithm, false))
 		if s.ThumbprintSHA1 != "" {
 			listed := ""
 			if s.InMetadata != nil {
 				listed = map[bool]string{true: ", listed in the metadata", false: ", NOT in the metadata"}[*s.InMetadata]
 			}
-			fmt.Fprintf(w, "    certificate thumbprint %s (%s%s)\n", s.ThumbprintSHA1, s.Subject, listed)
+			fmt.Fprintf(w, "    certificate thumbprint %s (%s%s)\n", s.ThumbprintSHA1, clean(s.Subject, false), listed)
 			if s.NotAfter != nil {
 				fmt.Fprintf(w, "    certificate valid %s to %s\n", s.NotBefore.Format(time.DateOnly), s.NotAfter.Format(time.DateOnly))
 			}
 		}
 	}
 	if e := f.Encrypted; e != nil {
-		fmt.Fprintf(w, "%-15s the assertion (%s, key transport %s); its contents show only after decryption\n", "  Encrypted:", e.Method, e.KeyTransport)
+		fmt.Fprintf(w, "%-15s the assertion (%s, key transport %s); its contents show only after decryption\n", "  Encrypted:", clean(e.Method, false), clean(e.KeyTransport, false))
 	}
 	if a := f.Assertion; a != nil {
 		field(w, "  Assertion:", a.ID)
@@ -357,7 +360,7 @@ func printFacts(w io.Writer, format string, f *facts) {
 	if a := f.Assertion; a != nil && len(a.Claims) > 0 {
 		fmt.Fprintf(w, "  Claims:\n")
 		for _, c := range a.Claims {
-			fmt.Fprintf(w, "    %s: %s\n", c.Name, strings.Join(c.Values, ", "))
+			fmt.Fprintf(w, "    %s: %s\n", clean(c.Name, false), clean(strings.Join(c.Values, ", "), false))
 		}
 	}
 }

@@ -184,7 +184,7 @@ func (d *decoded) describe(root *etree.Element) {
 }
 
 func printDecoded(w io.Writer, d *decoded) {
-	fmt.Fprintf(w, "%s (%s, unverified)\n", d.Kind, d.Parameter)
+	fmt.Fprintf(w, "%s (%s, unverified)\n", clean(d.Kind, false), d.Parameter)
 	field(w, "ID:", d.ID)
 	field(w, "IssueInstant:", d.IssueInstant)
 	field(w, "Destination:", d.Destination)
@@ -200,14 +200,14 @@ func printDecoded(w io.Writer, d *decoded) {
 	field(w, "Status:", strings.Join(d.Status, " / "))
 	field(w, "RelayState:", d.RelayState)
 	if d.Signed {
-		fmt.Fprintf(w, "%-15s present, %s (not verified)\n", "Signature:", d.SigAlg)
+		fmt.Fprintf(w, "%-15s present, %s (not verified)\n", "Signature:", clean(d.SigAlg, false))
 	} else {
 		fmt.Fprintf(w, "%-15s none (the query string is not signed)\n", "Signature:")
 	}
 	for _, p := range d.Problems {
 		fmt.Fprintf(w, "PROBLEM: %s\n", p)
 	}
-	fmt.Fprintf(w, "\n%s\n", d.XML)
+	fmt.Fprintf(w, "\n%s\n", clean(d.XML, true))
 }
 
 // decodeBase64 accepts base64 as people copy it: standard or URL-safe

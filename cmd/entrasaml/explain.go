@@ -328,11 +328,13 @@ func (rep *explainReport) addStatus(se *entrasaml.StatusError) {
 		x.Reason = "StatusError"
 	}
 	x.Problem = "Entra did not sign the user in and sent an error instead"
-	if se.Code != "" {
-		x.Problem += " (" + se.Code + ")"
-	}
-	if se.Message != "" {
+	switch {
+	case se.Message != "":
 		x.Problem += ": " + firstLine(se.Message)
+	case se.Code != "":
+		x.Problem += ": " + se.Code
+	default:
+		x.Problem += ": " + strings.Join(se.Codes, " / ")
 	}
 	x.Fix = se.Hint()
 	if x.Fix == "" {

@@ -211,3 +211,17 @@ func TestExplainUnverified(t *testing.T) {
 		t.Errorf("exit %d, %+v", code, rep.Verification)
 	}
 }
+
+// TestExplainNoInjectedLines: a value in the unverified response cannot add
+// a line to the report, such as a fake verdict.
+func TestExplainNoInjectedLines(t *testing.T) {
+	t.Parallel()
+	fx := testFixture(t)
+	resp := fx.response(t, func(r *entratest.Response) {
+		r.User.DisplayName = "Adele\n  VERIFIED: the application would accept this response.\u009b2J"
+	})
+	_, out, _ := cli(t, resp, "explain")
+	if strings.Contains(out, "\n  VERIFIED") || strings.Contains(out, "\u009b") {
+		t.Errorf("a claim value added a line or an escape sequence:\n%s", out)
+	}
+}

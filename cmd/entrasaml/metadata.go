@@ -84,9 +84,25 @@ func daysLeft(d int) string {
 	return fmt.Sprintf("%d days left", d)
 }
 
-// field prints a label and a value, if there is one.
+// field prints a label and a value, if there is one. The value may come
+// from an unverified message: control characters are escaped, so that it
+// cannot add lines ("VERIFIED") or drive the terminal.
 func field(w io.Writer, label, value string) {
 	if value != "" {
-		fmt.Fprintf(w, "%-15s %s\n", label, value)
+		fmt.Fprintf(w, "%-15s %s\n", label, clean(value, false))
 	}
+}
+
+// clean escapes control characters in s (keeping line breaks and tabs when
+// lines is set) as Go's %q would.
+func clean(s string, lines bool) string {
+	return strings.Map(func(r rune) rune {
+		if lines && (r == '\n' || r == '\t') {
+			return r
+		}
+		if r < 0x20 || r >= 0x7f && r <= 0x9f {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
