@@ -208,13 +208,13 @@ func (rep *explainReport) verify(ctx context.Context, f *facts, b64 string, md *
 		Logger:            slog.New(slog.DiscardHandler),
 	}
 	v.At = at.Format(time.RFC3339)
-	firstFailure := true
+	firstFailure, reqID := true, v.RequestID
 	for round := 0; round < 8; round++ {
 		now := at
 		cfg.Now = func() time.Time { return now }
 		var ids []string
-		if v.RequestID != "" {
-			ids = []string{v.RequestID}
+		if reqID != "" {
+			ids = []string{reqID}
 		}
 		sp, err := entrasaml.New(ctx, cfg)
 		var s *entrasaml.Session
@@ -236,7 +236,7 @@ func (rep *explainReport) verify(ctx context.Context, f *facts, b64 string, md *
 			rep.Findings = append(rep.Findings, x)
 		}
 		firstFailure = false
-		if !relax(err, f, &cfg, &at, v) {
+		if !relax(err, f, &cfg, &at, &reqID) {
 			return
 		}
 	}
@@ -262,7 +262,7 @@ func (rep *explainReport) has(reason string) bool {
 
 // relax changes cfg (or the clock, or the request ID) so that the check
 // behind err passes next round, when it can; false when it cannot.
-func relax(err error, f *facts, cfg *entrasaml.Config, at *time.Time, v *verification) bool {
+func relax(err error, f *facts, cfg *entrasaml.Config, at *time.Time, reqID *string) bool {
 	switch {
 	case errors.Is(err, entrasaml.ErrAudienceMismatch):
 		aud := f.audience()
@@ -292,10 +292,10 @@ func relax(err error, f *facts, cfg *entrasaml.Config, at *time.Time, v *verific
 		cfg.AllowIdPInitiated = true
 	case errors.Is(err, entrasaml.ErrRequestIDMismatch):
 		irt := f.inResponseTo()
-		if irt == "" || irt == v.RequestID {
+		if irt == "" || irt == *reqID {
 			return false
 		}
-		v.RequestID = irt
+		*reqID = irt
 	case errors.Is(err, entrasaml.ErrInvalidSignature) && f.Encrypted != nil && !f.signed("Response") && !cfg.AllowUnsignedCBC:
 		cfg.AllowUnsignedCBC = true
 	case errors.Is(err, entrasaml.ErrInvalidSignature) && usesSHA1(f) && !cfg.AllowSHA1:
