@@ -108,20 +108,6 @@ func (a *testApp) acs(t *testing.T, c *http.Client, samlResponse, relayState str
 	return apptest.PostForm(t, c, a.root+"/saml/acs", url.Values{"SAMLResponse": {samlResponse}, "RelayState": {relayState}})
 }
 
-// signIn signs user in through the IdP (a test's own) from the app's path
-// and returns the ACS's answer.
-func (a *testApp) signIn(t *testing.T, c *http.Client, idp *entratest.IdP, path string, user entratest.User) *http.Response {
-	t.Helper()
-	resp, _ := apptest.Get(t, c, a.root+path)
-	req := requireIdPRedirect(t, resp, idp.SignOnURL())
-	s, err := idp.Response(req.Response(user))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, _ = a.acs(t, c, s, req.RelayState)
-	return resp
-}
-
 // requireIdPRedirect checks that resp sends the browser to signOnURL with
 // an AuthnRequest, and returns the request.
 func requireIdPRedirect(t *testing.T, resp *http.Response, signOnURL string) *entratest.AuthnRequest {

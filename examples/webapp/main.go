@@ -171,6 +171,7 @@ func provision(_ context.Context, s *entrasaml.Session) error {
 func home(w http.ResponseWriter, r *http.Request) {
 	s, _ := entrasaml.SessionFromContext(r.Context())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store") // personal data
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	_ = homePage.Execute(w, map[string]any{"S": s, "Path": r.URL.RequestURI()})
 }

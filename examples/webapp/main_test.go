@@ -50,7 +50,8 @@ func TestProcess(t *testing.T) {
 			cmd.Env = append(os.Environ(), runMainEnv+"=1")
 			if viaEnv {
 				cmd.Args = cmd.Args[:1]
-				cmd.Env = append(cmd.Env, "WEBAPP_ADDR="+addr, "WEBAPP_ROOT_URL="+root, "WEBAPP_METADATA="+md, "WEBAPP_ENTITY_ID="+testEntityID)
+				cmd.Env = append(cmd.Env, "WEBAPP_ADDR="+addr, "WEBAPP_ROOT_URL="+root, "WEBAPP_METADATA="+md, "WEBAPP_ENTITY_ID="+testEntityID,
+					"WEBAPP_SESSION_KEY="+strings.Repeat("5a", 32))
 			}
 			var stderr apptest.Buffer
 			cmd.Stderr = &stderr
