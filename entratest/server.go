@@ -313,7 +313,7 @@ func parseAuthnRequest(raw []byte) (*AuthnRequest, string) {
 	}
 	root := doc.Root()
 	if root == nil || root.Tag != "AuthnRequest" || root.NamespaceURI() != nsProtocol {
-		return nil, "AADSTS750036: Unable to parse the SAML request: expected a samlp:AuthnRequest (entratest does not support logout)."
+		return nil, "AADSTS750036: Unable to parse the SAML request: expected a samlp:AuthnRequest (entratest reads a LogoutRequest only in the redirect binding)."
 	}
 	req := &AuthnRequest{
 		ID:          root.SelectAttrValue("ID", ""),
