@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -43,19 +44,13 @@ func main() {
 // run runs the app until ctx is done.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	// 1. Flags, with the WEBAPP_* environment variables as defaults.
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
 	fs := flag.NewFlagSet("webapp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", env("WEBAPP_ADDR", "127.0.0.1:8080"), "listen `address` [WEBAPP_ADDR]")
-	rootURL := fs.String("root-url", env("WEBAPP_ROOT_URL", ""), "the app's URL as browsers see it [WEBAPP_ROOT_URL] (default http://localhost:<port of -addr>)")
-	entityID := fs.String("entity-id", env("WEBAPP_ENTITY_ID", ""), "the app's Identifier (Entity ID) in Entra [WEBAPP_ENTITY_ID] (default ROOT/saml/metadata)")
-	metadata := fs.String("metadata", env("WEBAPP_METADATA", ""), "Entra's Federation Metadata XML `file`, or the App Federation Metadata Url [WEBAPP_METADATA] (default: start a development IdP)")
-	redisURL := fs.String("redis", env("WEBAPP_REDIS_URL", ""), "keep sessions and used assertion IDs in the Redis at this `URL` (redis://HOST:PORT/DB), shared by every instance [WEBAPP_REDIS_URL] (default: in memory)")
+	addr := fs.String("addr", cmp.Or(getenv("WEBAPP_ADDR"), "127.0.0.1:8080"), "listen `address` [WEBAPP_ADDR]")
+	rootURL := fs.String("root-url", getenv("WEBAPP_ROOT_URL"), "the app's URL as browsers see it [WEBAPP_ROOT_URL] (default http://localhost:<port of -addr>)")
+	entityID := fs.String("entity-id", getenv("WEBAPP_ENTITY_ID"), "the app's Identifier (Entity ID) in Entra [WEBAPP_ENTITY_ID] (default ROOT/saml/metadata)")
+	metadata := fs.String("metadata", getenv("WEBAPP_METADATA"), "Entra's Federation Metadata XML `file`, or the App Federation Metadata Url [WEBAPP_METADATA] (default: start a development IdP)")
+	redisURL := fs.String("redis", getenv("WEBAPP_REDIS_URL"), "keep sessions and used assertion IDs in the Redis at this `URL` (redis://HOST:PORT/DB), shared by every instance [WEBAPP_REDIS_URL] (default: in memory)")
 	keys := fs.String("session-key", "", "cookie sealing keys, 64 `hex` digits each, comma-separated for rotation (the first seals) [WEBAPP_SESSION_KEY] (default: random)")
 	allowIdPInitiated, _ := strconv.ParseBool(getenv("WEBAPP_ALLOW_IDP_INITIATED"))
 	fs.BoolVar(&allowIdPInitiated, "allow-idp-initiated", allowIdPInitiated, "accept sign-ins started in Entra (My Apps) [WEBAPP_ALLOW_IDP_INITIATED]")
