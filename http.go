@@ -275,8 +275,8 @@ func (sp *SP) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if se.Code != "" {
 			msg += " Error " + se.Code + "."
 		}
-		if h := se.Hint(); h != "" {
-			msg += " For your administrator: " + h
+		if e, ok := aadstsTable[se.Code]; ok {
+			msg += " " + e.meaning + " For your administrator: " + e.fix
 		}
 	case errors.Is(err, ErrStore):
 		status, title, msg = http.StatusServiceUnavailable, "Sign-in is unavailable", "Sign-in is temporarily unavailable. Please try again in a minute."

@@ -257,7 +257,7 @@ func TestHTTPErrorPages(t *testing.T) {
 		{"not base64", http.MethodPost, url.Values{"SAMLResponse": {"<samlp:Response>"}}, http.StatusBadRequest, "Sign-in failed"},
 		{"empty", http.MethodPost, url.Values{}, http.StatusBadRequest, "Sign-in failed"},
 		{"too large", http.MethodPost, url.Values{"SAMLResponse": {strings.Repeat("A", 100<<10)}}, http.StatusRequestEntityTooLarge, "Sign-in failed"},
-		{"entra error", http.MethodPost, url.Values{"SAMLResponse": {errResp}}, http.StatusForbidden, "AADSTS50105"},
+		{"entra error", http.MethodPost, url.Values{"SAMLResponse": {errResp}}, http.StatusForbidden, "Error AADSTS50105. The signed-in user is not assigned to the application"},
 	}
 	for _, tt := range tests {
 		var resp *http.Response

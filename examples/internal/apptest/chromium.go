@@ -1,6 +1,4 @@
-// Package browsertest starts Debian's headless Chromium for the examples'
-// real-browser tests, driven with chromedp.
-package browsertest
+package apptest
 
 import (
 	"context"
