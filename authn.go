@@ -2,16 +2,7 @@ package entrasaml
 
 import (
 	"bytes"
-	"compress/flate"
-	"crypto"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/xml"
 	"net/url"
-	"strings"
-	"sync"
 	"time"
 )
 
@@ -47,8 +38,6 @@ func (o AuthnOptions) check() error {
 
 // maxRelayState is the HTTP-Redirect binding's limit (SAML Bindings 3.4.3).
 const maxRelayState = 80
-
-const sigAlgRSASHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 
 // AuthnRequestURL returns the URL to redirect the browser to for
 // SP-initiated sign-in: the IdP's HTTP-Redirect sign-on URL with a
@@ -99,65 +88,6 @@ func (sp *SP) authnRequestURL(relayState string, opts AuthnOptions) (*url.URL, s
 	return u, id, nil
 }
 
-// redirectURL encodes the message in buf.xml for the HTTP-Redirect binding
-// (SAML Bindings 3.4.4): DEFLATE, base64 and URL-encoding into param
-// ("SAMLRequest" or "SAMLResponse") on dest, then RelayState when not
-// empty and, when Config.Key is set, SigAlg and Signature (RSA-SHA256 over
-// the query string so far, as the binding defines). extra are name, value
-// pairs appended after the signed part (hints for Entra).
-func (sp *SP) redirectURL(buf *authnBuffer, dest *url.URL, param, relayState string, extra ...string) (*url.URL, error) {
-	if err := buf.deflate(); err != nil {
-		return nil, wrapErr(ErrConfig, err, "compressing the %s", param)
-	}
-	b64 := base64.StdEncoding.AppendEncode(buf.b64[:0], buf.deflated.Bytes())
-	buf.b64 = b64
-
-	q := &buf.query
-	q.WriteString(param)
-	q.WriteByte('=')
-	q.WriteString(url.QueryEscape(string(b64)))
-	if relayState != "" {
-		q.WriteString("&RelayState=")
-		q.WriteString(url.QueryEscape(relayState))
-	}
-	if sp.key != nil {
-		q.WriteString("&SigAlg=")
-		q.WriteString(url.QueryEscape(sigAlgRSASHA256))
-		digest := sha256.Sum256(q.Bytes())
-		sig, err := sp.key.Sign(rand.Reader, digest[:], crypto.SHA256)
-		if err != nil {
-			return nil, wrapErr(ErrConfig, err, "Config.Key cannot sign the %s", param)
-		}
-		q.WriteString("&Signature=")
-		q.WriteString(url.QueryEscape(base64.StdEncoding.EncodeToString(sig)))
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		q.WriteByte('&')
-		q.WriteString(extra[i])
-		q.WriteByte('=')
-		q.WriteString(url.QueryEscape(extra[i+1]))
-	}
-	u := *dest
-	if u.RawQuery != "" {
-		u.RawQuery += "&" + q.String()
-	} else {
-		u.RawQuery = q.String()
-	}
-	return &u, nil
-}
-
-// newID returns a random SAML ID: "_" and 32 hex digits (128 bits from
-// crypto/rand). It never starts with a digit, which Entra rejects
-// (AADSTS7500529).
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	var out [33]byte
-	out[0] = '_'
-	hex.Encode(out[1:], b[:])
-	return string(out[:])
-}
-
 func writeAuthnRequest(w *bytes.Buffer, id string, now time.Time, dest, issuer, acs string, o AuthnOptions) {
 	w.WriteString(`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="`)
 	w.WriteString(id)
@@ -183,44 +113,4 @@ func writeAuthnRequest(w *bytes.Buffer, id string, now time.Time, dest, issuer, 
 		w.WriteString(`"/>`)
 	}
 	w.WriteString(`</samlp:AuthnRequest>`)
-}
-
-func xmlEscape(w *bytes.Buffer, s string) {
-	if !strings.ContainsAny(s, `<>&"'`+"\t\n\r") {
-		w.WriteString(s)
-		return
-	}
-	xml.EscapeText(w, []byte(s)) // writes to a bytes.Buffer never fail
-}
-
-// authnBuffer holds the scratch space of one AuthnRequestURL call; they are
-// pooled so that a login storm does not allocate a DEFLATE writer (about
-// 600 KB) per request.
-type authnBuffer struct {
-	xml, deflated, query bytes.Buffer
-	b64                  []byte
-	fw                   *flate.Writer
-}
-
-var authnBuffers = sync.Pool{New: func() any {
-	fw, _ := flate.NewWriter(nil, flate.BestSpeed) // level is valid: no error
-	return &authnBuffer{fw: fw}
-}}
-
-func getBuffer() *authnBuffer { return authnBuffers.Get().(*authnBuffer) }
-
-func putBuffer(b *authnBuffer) {
-	b.xml.Reset()
-	b.deflated.Reset()
-	b.query.Reset()
-	authnBuffers.Put(b)
-}
-
-// deflate compresses b.xml into b.deflated with the pooled writer.
-func (b *authnBuffer) deflate() error {
-	b.fw.Reset(&b.deflated)
-	if _, err := b.fw.Write(b.xml.Bytes()); err != nil {
-		return err
-	}
-	return b.fw.Close()
 }

@@ -1,7 +1,10 @@
 package entrasaml
 
 import (
+	"bytes"
+	"encoding/xml"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -77,3 +80,12 @@ func trimmedText(el *etree.Element) (string, bool) { return samlxml.TrimmedText(
 
 // parseTime parses an xs:dateTime as SAML uses it (UTC, optional fraction).
 func parseTime(s string) (time.Time, bool) { return samlxml.ParseTime(s) }
+
+// xmlEscape writes s to w escaped for XML text and attribute values.
+func xmlEscape(w *bytes.Buffer, s string) {
+	if !strings.ContainsAny(s, `<>&"'`+"\t\n\r") {
+		w.WriteString(s)
+		return
+	}
+	xml.EscapeText(w, []byte(s)) // writes to a bytes.Buffer never fail
+}
