@@ -10,7 +10,8 @@ import (
 
 // Sessions live in the Store, keyed by a random 256-bit ID; the browser
 // holds only that ID, sealed with Config.SessionKeys (AES-256-GCM) and bound
-// to this SP, in a SameSite=Lax cookie of about 100 bytes. So a user with
+// to this SP, in a SameSite=Lax cookie of about 100 bytes (named with the
+// __Host- or __Secure- prefix on https: see sessionCookieName). So a user with
 // 150 groups fits any browser, sign-out ends the session everywhere (a
 // copied cookie finds nothing), and every instance sharing the Store and
 // the keys accepts it.
@@ -34,7 +35,7 @@ func (sp *SP) startSession(ctx context.Context, w http.ResponseWriter, s *Sessio
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: sp.sealer.seal(encodePayload(s.ExpiresAt, id), sp.adSession),
+		Name: sp.sessionCookieName(), Value: sp.sealer.seal(encodePayload(s.ExpiresAt, id), sp.adSession),
 		Path: sp.cookiePath, MaxAge: int(ttl.Seconds()), HttpOnly: true, Secure: sp.secure, SameSite: http.SameSiteLaxMode,
 	})
 	return nil
@@ -43,7 +44,7 @@ func (sp *SP) startSession(ctx context.Context, w http.ResponseWriter, s *Sessio
 // sessionID returns the session ID of r's cookie, or "" when there is no
 // valid, unexpired one.
 func (sp *SP) sessionID(r *http.Request) string {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(sp.sessionCookieName())
 	if err != nil {
 		return ""
 	}
@@ -85,7 +86,7 @@ func (sp *SP) EndSession(w http.ResponseWriter, r *http.Request) error {
 			return wrapErr(ErrStore, err, "deleting the session")
 		}
 	}
-	sp.clearCookie(w, sessionCookie, sp.cookiePath)
+	sp.clearCookie(w, sp.sessionCookieName(), sp.cookiePath)
 	return nil
 }
 

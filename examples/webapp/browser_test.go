@@ -123,7 +123,7 @@ func (l *acsLog) wrap(next http.Handler) http.Handler {
 		if r.Method == http.MethodPost && r.URL.Path == "/saml/acs" {
 			p := acsPost{fetchSite: r.Header.Get("Sec-Fetch-Site")}
 			for _, c := range r.Cookies() {
-				if strings.HasPrefix(c.Name, "entrasaml_req_") {
+				if strings.HasPrefix(strings.TrimPrefix(c.Name, "__Secure-"), "entrasaml_req_") {
 					p.pending = append(p.pending, c.Name)
 				}
 			}
