@@ -388,18 +388,20 @@ func keyInfoCertificate(keyInfo *etree.Element) []byte {
 	if keyInfo == nil {
 		return nil
 	}
-	for _, d := range children(keyInfo, nsDSig, "X509Data") {
-		for _, c := range children(d, nsDSig, "X509Certificate") {
-			s, _ := text(c)
-			der, err := decodeBase64Loose(s)
-			if err != nil {
-				return nil
-			}
-			return der
-		}
+	data := children(keyInfo, nsDSig, "X509Data")
+	if len(data) == 0 {
 		return nil
 	}
-	return nil
+	certs := children(data[0], nsDSig, "X509Certificate")
+	if len(certs) == 0 {
+		return nil
+	}
+	s, _ := text(certs[0])
+	der, err := decodeBase64Loose(s)
+	if err != nil {
+		return nil
+	}
+	return der
 }
 
 // unwrapKeys returns the DecryptionKeys to try on the content key. A
