@@ -63,7 +63,9 @@
 //     comments, XPath or XSLT; RSA-SHA256/384/512 with a key of at least
 //     2048 bits; SHA-1 only on request.
 //   - Encrypted assertions (Config.DecryptionKeys): a signed Response is
-//     verified before anything is decrypted; RSA-OAEP key transport only,
+//     verified before anything is decrypted; an unsigned one costs at most
+//     two RSA decryptions (one when the EncryptedKey names the
+//     certificate); RSA-OAEP key transport only,
 //     AES-128/256 in CBC or GCM mode; CBC needs a signed Response; every
 //     decryption failure is one and the same error; the plaintext is
 //     parsed as strictly as the input and the Assertion obeys every rule
