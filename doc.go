@@ -74,10 +74,11 @@
 //     base64 is strict, and DTDs, entity declarations, trailing content and
 //     deep nesting are refused, so entity expansion and external entities
 //     cannot happen.
-//   - Responses must answer a request this browser made (InResponseTo), be
+//   - Responses must answer a request this browser made (InResponseTo, the
+//     same on the Response and the assertion, signed or not), be
 //     addressed to this SP (Destination, Recipient, Audience), come from
-//     this IdP (Issuer), be within their validity window (with
-//     Config.ClockSkew), and be used once (Config.Store).
+//     this IdP (Issuer), be within their validity window and not issued in
+//     the future (with Config.ClockSkew), and be used once (Config.Store).
 //
 // Every failure is an [*Error] that matches exactly one sentinel with
 // [errors.Is] and says in Reason what failed, for logs; show users a
