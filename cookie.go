@@ -193,3 +193,38 @@ func isSafePath(p string) bool {
 	u, err := url.Parse(p)
 	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && u.Opaque == ""
 }
+
+// Cookie name prefixes (RFC 6265bis). A browser accepts a __Host- cookie
+// only with Secure, Path=/ and no Domain, from a secure origin: a sibling
+// subdomain (another customer's host in a host-per-customer setup) can
+// neither plant nor overwrite it. A __Secure- cookie must be Secure and
+// set by a secure origin, which keeps out http:// pages of the domain but
+// not an https sibling.
+const (
+	hostPrefix   = "__Host-"
+	securePrefix = "__Secure-"
+)
+
+// sessionCookieName is the session cookie's name: __Host- when BaseURL is
+// https with no path (the cookie's Path is /), __Secure- when it is https
+// with a path prefix, and the plain name on http (local development). A
+// cookie of another name, such as one from before the prefix, is ignored.
+func (sp *SP) sessionCookieName() string {
+	switch {
+	case sp.secure && sp.basePath == "":
+		return hostPrefix + sessionCookie
+	case sp.secure:
+		return securePrefix + sessionCookie
+	}
+	return sessionCookie
+}
+
+// requestCookiePrefix is the start of every pending-request cookie's name:
+// __Secure- on https (the cookie's Path is the ACS, so __Host- cannot
+// apply), the plain prefix on http.
+func (sp *SP) requestCookiePrefix() string {
+	if sp.secure {
+		return securePrefix + requestCookiePrefix
+	}
+	return requestCookiePrefix
+}

@@ -1,6 +1,7 @@
 package entrasaml
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
@@ -109,7 +110,7 @@ func (sp *SP) decryptAssertion(resp, enc *etree.Element, signed bool) (*etree.El
 	if len(ed.data) > sp.maxSize {
 		return nil, &Error{Err: ErrDecryption, Reason: fmt.Sprintf("the encrypted assertion is larger than %d bytes", sp.maxSize), large: true}
 	}
-	plaintext, err := sp.decryptData(ed)
+	plaintext, err := sp.decryptData(ed, signed)
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +171,7 @@ type encryptedData struct {
 	oaepHash, mgfHash crypto.Hash
 	label             []byte // OAEPparams
 	wrappedKey        []byte
+	keyCert           []byte // the first X509Certificate in the EncryptedKey's KeyInfo, if any: which key it was wrapped for
 }
 
 // parseEncryptedAssertion reads enc's structure and algorithms: one
@@ -229,10 +231,11 @@ func parseEncryptedAssertion(enc *etree.Element) (*encryptedData, error) {
 	if len(keys) != 1 {
 		return nil, bad("there must be exactly one EncryptedKey, in the EncryptedData's KeyInfo or beside it; found %d", len(keys))
 	}
-	method, cipherData, _, err = encryptedParts(keys[0], "EncryptedKey", "ReferenceList", "CarriedKeyName")
+	method, cipherData, keyKeyInfo, err := encryptedParts(keys[0], "EncryptedKey", "ReferenceList", "CarriedKeyName")
 	if err != nil {
 		return nil, err
 	}
+	ed.keyCert = keyInfoCertificate(keyKeyInfo)
 	alg := attrValue(method, "Algorithm")
 	switch alg {
 	case algRSAOAEPMGF1P, algRSAOAEP:
@@ -312,13 +315,60 @@ func cipherValue(cd *etree.Element) ([]byte, error) {
 	return b, nil
 }
 
-// decryptData unwraps the content key with the first of Config.DecryptionKeys
-// that can (keys rotate: any of them may be the one uploaded to Entra),
-// then decrypts the content. Every failure is errUndecryptable.
-func (sp *SP) decryptData(ed *encryptedData) ([]byte, error) {
+// maxUnsignedKeyTrials bounds the RSA-OAEP decryptions an unsigned
+// Response can cost when its EncryptedKey names none of
+// Config.DecryptionKeys: the first this many keys are tried.
+const maxUnsignedKeyTrials = 2
+
+// keyInfoCertificate returns the DER bytes of the first X509Certificate
+// of a KeyInfo's first X509Data, or nil.
+func keyInfoCertificate(keyInfo *etree.Element) []byte {
+	if keyInfo == nil {
+		return nil
+	}
+	data := children(keyInfo, nsDSig, "X509Data")
+	if len(data) == 0 {
+		return nil
+	}
+	certs := children(data[0], nsDSig, "X509Certificate")
+	if len(certs) == 0 {
+		return nil
+	}
+	s, _ := text(certs[0])
+	der, err := decodeBase64Loose(s)
+	if err != nil {
+		return nil
+	}
+	return der
+}
+
+// unwrapKeys returns the DecryptionKeys to try on the content key. A
+// signed Response was verified before anything is decrypted, so every key
+// is tried in turn (keys rotate: any of them may be the one uploaded to
+// Entra). An unsigned one is anyone's, and each try is an RSA private-key
+// operation: the key whose certificate the EncryptedKey's KeyInfo carries
+// (Entra puts it there), and only that one; without such a certificate,
+// or with one that is none of ours, the first maxUnsignedKeyTrials keys.
+func (sp *SP) unwrapKeys(ed *encryptedData, signed bool) []DecryptionKey {
+	if signed {
+		return sp.decryptKeys
+	}
+	if ed.keyCert != nil {
+		for i, k := range sp.decryptKeys {
+			if bytes.Equal(k.Certificate.Raw, ed.keyCert) {
+				return sp.decryptKeys[i : i+1]
+			}
+		}
+	}
+	return sp.decryptKeys[:min(len(sp.decryptKeys), maxUnsignedKeyTrials)]
+}
+
+// decryptData unwraps the content key with the first of unwrapKeys that
+// can, then decrypts the content. Every failure is errUndecryptable.
+func (sp *SP) decryptData(ed *encryptedData, signed bool) ([]byte, error) {
 	opts := &rsa.OAEPOptions{Hash: ed.oaepHash, MGFHash: ed.mgfHash, Label: ed.label}
 	var cek []byte
-	for _, k := range sp.decryptKeys {
+	for _, k := range sp.unwrapKeys(ed, signed) {
 		if b, err := k.Key.Decrypt(rand.Reader, ed.wrappedKey, opts); err == nil {
 			cek = b
 			break

@@ -63,7 +63,9 @@
 //     comments, XPath or XSLT; RSA-SHA256/384/512 with a key of at least
 //     2048 bits; SHA-1 only on request.
 //   - Encrypted assertions (Config.DecryptionKeys): a signed Response is
-//     verified before anything is decrypted; RSA-OAEP key transport only,
+//     verified before anything is decrypted; an unsigned one costs at most
+//     two RSA decryptions (one when the EncryptedKey names the
+//     certificate); RSA-OAEP key transport only,
 //     AES-128/256 in CBC or GCM mode; CBC needs a signed Response; every
 //     decryption failure is one and the same error; the plaintext is
 //     parsed as strictly as the input and the Assertion obeys every rule
@@ -72,10 +74,11 @@
 //     base64 is strict, and DTDs, entity declarations, trailing content and
 //     deep nesting are refused, so entity expansion and external entities
 //     cannot happen.
-//   - Responses must answer a request this browser made (InResponseTo), be
+//   - Responses must answer a request this browser made (InResponseTo, the
+//     same on the Response and the assertion, signed or not), be
 //     addressed to this SP (Destination, Recipient, Audience), come from
-//     this IdP (Issuer), be within their validity window (with
-//     Config.ClockSkew), and be used once (Config.Store).
+//     this IdP (Issuer), be within their validity window and not issued in
+//     the future (with Config.ClockSkew), and be used once (Config.Store).
 //
 // Every failure is an [*Error] that matches exactly one sentinel with
 // [errors.Is] and says in Reason what failed, for logs; show users a

@@ -26,8 +26,8 @@ var (
 	// ErrExpired: a NotOnOrAfter (Conditions, SubjectConfirmationData or
 	// SessionNotOnOrAfter) has passed, allowing for clock skew.
 	ErrExpired = errors.New("entrasaml: assertion expired")
-	// ErrNotYetValid: Conditions NotBefore is in the future, allowing for
-	// clock skew.
+	// ErrNotYetValid: Conditions NotBefore, or a Response or Assertion
+	// IssueInstant, is in the future, allowing for clock skew.
 	ErrNotYetValid = errors.New("entrasaml: assertion not yet valid")
 	// ErrAudienceMismatch: no Audience equals the SP's EntityID.
 	ErrAudienceMismatch = errors.New("entrasaml: audience mismatch")

@@ -118,7 +118,7 @@ func (sp *SP) StartSignIn(w http.ResponseWriter, r *http.Request, returnTo strin
 	now := sp.now()
 	value := sp.sealer.seal(encodePayload(now.Add(pendingTTL), requestID, safeReturnPath(returnTo)), sp.adRequest)
 
-	name := requestCookiePrefix + token
+	name := sp.requestCookiePrefix() + token
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: sp.acsPath, MaxAge: int(pendingTTL / time.Second),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
 	if !sp.secure {
@@ -139,7 +139,7 @@ func (sp *SP) pendingRequests(r *http.Request) []pendingRequest {
 	var out []pendingRequest
 	now := sp.now()
 	for _, c := range r.Cookies() {
-		if !strings.HasPrefix(c.Name, requestCookiePrefix) {
+		if !strings.HasPrefix(c.Name, sp.requestCookiePrefix()) {
 			continue
 		}
 		payload, err := sp.sealer.open(c.Value, sp.adRequest)
@@ -237,7 +237,7 @@ func (sp *SP) clearCookie(w http.ResponseWriter, name, path string) {
 
 func sameSiteFor(name string) http.SameSite {
 	switch {
-	case name == sessionCookie:
+	case strings.HasSuffix(name, sessionCookie):
 		return http.SameSiteLaxMode
 	case strings.HasSuffix(name, legacySuffix):
 		return http.SameSiteDefaultMode

@@ -1,11 +1,8 @@
 package entrasaml
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -147,68 +144,4 @@ func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
-}
-
-// indexSession adds session id to the list of its NameID's sessions.
-func (sp *SP) indexSession(ctx context.Context, id string, s *Session) error {
-	key := sp.sessionIndexKey(s.NameID)
-	raw, _, err := sp.store.Get(ctx, key)
-	if err != nil {
-		return wrapErr(ErrStore, err, "loading the session index")
-	}
-	now := sp.now()
-	var lines []string
-	last := s.ExpiresAt
-	for line := range strings.Lines(string(raw)) {
-		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
-		if len(f) != 3 {
-			continue
-		}
-		exp, err := strconv.ParseInt(f[2], 10, 64)
-		if err != nil || exp <= now.Unix() {
-			continue // expired sessions drop out of the list
-		}
-		if t := time.Unix(exp, 0); t.After(last) {
-			last = t
-		}
-		lines = append(lines, line)
-	}
-	// Keep the newest maxIndexed sessions of a user: an IdP-initiated
-	// logout reaches those (older ones still end at their expiry).
-	if len(lines) >= maxIndexed {
-		lines = lines[len(lines)-maxIndexed+1:]
-	}
-	var b strings.Builder
-	for _, l := range lines {
-		b.WriteString(l)
-	}
-	b.WriteString(indexLine(id, s.SessionIndex, s.ExpiresAt))
-	if err := sp.store.Set(ctx, key, []byte(b.String()), last.Sub(now)+time.Second); err != nil {
-		return wrapErr(ErrStore, err, "saving the session index")
-	}
-	return nil
-}
-
-// endSessionsOf deletes every session of nameID whose SessionIndex is one
-// of sessionIndex (all of them when sessionIndex is empty).
-func (sp *SP) endSessionsOf(ctx context.Context, nameID string, sessionIndex []string) error {
-	key := sp.sessionIndexKey(nameID)
-	raw, found, err := sp.store.Get(ctx, key)
-	if err != nil {
-		return wrapErr(ErrStore, err, "loading the session index")
-	}
-	if !found {
-		return nil
-	}
-	for line := range strings.Lines(string(raw)) {
-		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
-		if len(f) != 3 || (len(sessionIndex) > 0 && !contains(sessionIndex, f[1])) {
-			continue
-		}
-		sp.sessions.forget(f[0])
-		if err := sp.store.Delete(ctx, sp.sessNS+f[0]); err != nil {
-			return wrapErr(ErrStore, err, "deleting a session")
-		}
-	}
-	return nil
 }

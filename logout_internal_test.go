@@ -2,7 +2,7 @@ package entrasaml
 
 import (
 	"context"
-	"strings"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -12,19 +12,36 @@ import (
 func TestSessionIndexBounded(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
-	sp := &SP{store: NewMemoryStore(func() time.Time { return now }), now: func() time.Time { return now }, indexNS: "idx/"}
-	s := &Session{NameID: "adele", SessionIndex: "_s", ExpiresAt: now.Add(time.Hour)}
-	for i := range 3 * maxIndexed {
-		if err := sp.indexSession(context.Background(), "id"+string(rune('A'+i%26))+strings.Repeat("x", i/26), s); err != nil {
+	sp := &SP{store: NewMemoryStore(func() time.Time { return now }), now: func() time.Time { return now }, indexNS: "idx/", sessNS: "sess/"}
+	ctx := context.Background()
+	const n = 3 * maxIndexed
+	for i := range n {
+		// Each later session expires later: the newest are the ones kept.
+		s := &Session{NameID: "adele", SessionIndex: "_s", ExpiresAt: now.Add(time.Hour + time.Duration(i)*time.Minute)}
+		id := fmt.Sprintf("id%03d", i)
+		if err := sp.store.Set(ctx, sp.sessNS+id, []byte("{}"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := sp.indexSession(ctx, id, s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	raw, _, _ := sp.store.Get(context.Background(), sp.sessionIndexKey("adele"))
-	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
-	if len(lines) != maxIndexed {
-		t.Fatalf("%d sessions indexed, want %d", len(lines), maxIndexed)
+	live := 0
+	for i := range maxIndexed {
+		if _, found, _ := sp.store.Get(ctx, sp.indexSlotKey("adele", i)); found {
+			live++
+		}
 	}
-	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "id"+string(rune('A'+(3*maxIndexed-1)%26))) {
-		t.Errorf("newest session not kept: %q", last)
+	if live != maxIndexed {
+		t.Fatalf("%d sessions indexed, want %d", live, maxIndexed)
+	}
+	if err := sp.endSessionsOf(ctx, "adele", nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		_, found, _ := sp.store.Get(ctx, sp.sessNS+fmt.Sprintf("id%03d", i))
+		if newest := i >= n-maxIndexed; found == newest {
+			t.Errorf("session %d of %d: still there = %v, want %v", i, n, found, !newest)
+		}
 	}
 }

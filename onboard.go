@@ -373,8 +373,11 @@ var errNonPublicAddress = errors.New("entrasaml: refusing to connect to a non-pu
 
 // PublicOnlyHTTPClient returns an HTTP client for URLs that come from
 // outside, such as a metadata URL a customer's admin sends: it connects
-// directly (no proxy) and only to public unicast addresses (no loopback,
-// private, link-local or 100.64.0.0/10), on every redirect too, with a
+// directly (no proxy) and only to globally reachable unicast addresses, on
+// every redirect too: no loopback, private, link-local, 100.64.0.0/10,
+// documentation, benchmarking, reserved or other special-purpose address
+// of the IANA registries, and no NAT64 or 6to4 address embedding such an
+// IPv4 address (Teredo and local-use NAT64 are refused outright). It has a
 // DefaultMetadataTimeout timeout. [Onboard] uses it by default; give it to
 // Config.HTTPClient when Config.MetadataURL came from a customer, so that
 // refreshes cannot be aimed at internal hosts.
@@ -391,8 +394,6 @@ func PublicOnlyHTTPClient() *http.Client {
 	}
 }
 
-var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT, some clouds' internal ranges
-
 func refuseNonPublic(network, address string, _ syscall.RawConn) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
@@ -402,9 +403,8 @@ func refuseNonPublic(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return err
 	}
-	ip = ip.Unmap()
-	if !ip.IsGlobalUnicast() || ip.IsPrivate() || sharedAddressSpace.Contains(ip) {
-		return fmt.Errorf("%w %s", errNonPublicAddress, ip)
+	if !publicAddr(ip) {
+		return fmt.Errorf("%w %s", errNonPublicAddress, ip.Unmap())
 	}
 	return nil
 }

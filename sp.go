@@ -106,6 +106,9 @@ type Config struct {
 	// assertion to the certificate uploaded there, with RSA-OAEP and
 	// AES-256. Each key is tried in turn, so rotating is: add the new key,
 	// upload and activate its certificate in Entra, then drop the old key.
+	// For an unsigned Response (anyone can post one, and each try costs an
+	// RSA decryption) only the key whose certificate the EncryptedKey names
+	// is tried, as Entra sends it, or else the first two keys.
 	// The first key's certificate is advertised in SP metadata. nil: an
 	// encrypted assertion fails with ErrDecryption. Keys must be RSA of at
 	// least 2048 bits with a matching Certificate, else New fails with

@@ -2,6 +2,7 @@ package entrasaml_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"reflect"
 	"strings"
@@ -188,6 +189,7 @@ func TestVerifyProtocol(t *testing.T) {
 		name       string
 		mod        func(*entratest.Response)
 		cfg        func(*entrasaml.Config)
+		envelope   func(tag string) string // edits the Response start tag (not covered by an assertion signature)
 		requestIDs []string
 		want       error // nil: accepted
 	}{
@@ -229,6 +231,36 @@ func TestVerifyProtocol(t *testing.T) {
 		{name: "foreign key", mod: func(r *entratest.Response) { r.Key = foreign }, want: entrasaml.ErrUnknownSigner},
 		{name: "foreign key on response", mod: func(r *entratest.Response) { r.Key = foreign; r.Sign = entratest.SignResponse }, want: entrasaml.ErrUnknownSigner},
 		{name: "unsigned", mod: func(r *entratest.Response) { r.Sign = entratest.SignNone }, want: entrasaml.ErrInvalidSignature},
+		// Two InResponseTo values that disagree are refused, even when the
+		// Response's is not signed and both name outstanding requests.
+		{name: "unsigned Response InResponseTo differs", envelope: replaceAttr("InResponseTo", "_other-request"),
+			requestIDs: []string{tReqID, "_other-request"}, want: entrasaml.ErrRequestIDMismatch},
+		{name: "unsigned Response InResponseTo differs, unsolicited allowed", envelope: replaceAttr("InResponseTo", "_other-request"),
+			cfg: func(c *entrasaml.Config) { c.AllowIdPInitiated = true }, want: entrasaml.ErrRequestIDMismatch},
+		{name: "unsigned Response InResponseTo equal", envelope: replaceAttr("InResponseTo", tReqID)},
+		// Nothing is issued after now (beyond the clock skew).
+		{name: "IssueInstant in the future", mod: func(r *entratest.Response) {
+			r.IssueInstant = tNow.Add(4 * time.Minute)
+			r.NotBefore = tNow.Add(-time.Minute)
+		}, want: entrasaml.ErrNotYetValid},
+		{name: "IssueInstant in the future, Response signed", mod: func(r *entratest.Response) {
+			r.IssueInstant = tNow.Add(4 * time.Minute)
+			r.NotBefore = tNow.Add(-time.Minute)
+			r.Sign = entratest.SignResponse
+		}, want: entrasaml.ErrNotYetValid},
+		{name: "Assertion IssueInstant in the future", mod: func(r *entratest.Response) {
+			r.IssueInstant = tNow.Add(4 * time.Minute)
+			r.NotBefore = tNow.Add(-time.Minute)
+		}, envelope: replaceAttr("IssueInstant", "2026-11-28T12:00:00Z"), want: entrasaml.ErrNotYetValid},
+		{name: "unsigned Response IssueInstant in the future", envelope: replaceAttr("IssueInstant", "2026-11-28T12:04:00Z"), want: entrasaml.ErrNotYetValid},
+		{name: "unsigned Response IssueInstant within skew", envelope: replaceAttr("IssueInstant", "2026-11-28T12:03:00Z")},
+		{name: "unsigned Response IssueInstant far in the future", envelope: replaceAttr("IssueInstant", "2036-11-28T12:00:00Z"), want: entrasaml.ErrNotYetValid},
+		{name: "IssueInstant in the future, custom skew", mod: func(r *entratest.Response) {
+			r.IssueInstant = tNow.Add(4 * time.Minute)
+			r.NotBefore = tNow.Add(-time.Minute)
+		}, cfg: func(c *entrasaml.Config) { c.ClockSkew = 5 * time.Minute }},
+		{name: "Response IssueInstant missing", envelope: removeAttr("IssueInstant"), want: entrasaml.ErrMalformed},
+		{name: "Response IssueInstant invalid", envelope: replaceAttr("IssueInstant", "yesterday"), want: entrasaml.ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,6 +272,11 @@ func TestVerifyProtocol(t *testing.T) {
 			resp, err := idp.Response(r)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.envelope != nil {
+				doc, _ := idp.ResponseXML(r)
+				end := strings.IndexByte(string(doc), '>')
+				resp = base64.StdEncoding.EncodeToString([]byte(tt.envelope(string(doc[:end])) + string(doc[end:])))
 			}
 			ids := tt.requestIDs
 			if ids == nil {
@@ -395,5 +432,31 @@ func TestVerifyXMLSec1Fixtures(t *testing.T) {
 	_, err := sp.Verify(context.Background(), fixtureB64(t, "response-assertion-signed.xml"), fxRequestID)
 	if !errors.Is(err, entrasaml.ErrUnknownSigner) || !strings.Contains(err.Error(), "appid") {
 		t.Errorf("tenant-level metadata: got %v", err)
+	}
+}
+
+// replaceAttr returns an edit that sets the attribute name of an element's
+// start tag to value (the tag must have it).
+func replaceAttr(name, value string) func(string) string {
+	return func(tag string) string {
+		i := strings.Index(tag, " "+name+`="`)
+		if i < 0 {
+			panic("no " + name + " in " + tag)
+		}
+		j := i + len(name) + 3
+		k := strings.IndexByte(tag[j:], '"')
+		return tag[:j] + value + tag[j+k:]
+	}
+}
+
+// removeAttr returns an edit that drops the attribute name of a start tag.
+func removeAttr(name string) func(string) string {
+	return func(tag string) string {
+		i := strings.Index(tag, " "+name+`="`)
+		if i < 0 {
+			panic("no " + name + " in " + tag)
+		}
+		k := strings.IndexByte(tag[i+len(name)+3:], '"')
+		return tag[:i] + tag[i+len(name)+3+k+1:]
 	}
 }

@@ -44,8 +44,9 @@ import (
 //   - protocol, reading only what a verified signature covers: Version
 //     2.0, Issuers (ErrIssuerMismatch), Destination and Recipient
 //     (ErrDestinationMismatch), InResponseTo (ErrRequestIDMismatch,
-//     ErrUnsolicited), NotBefore/NotOnOrAfter with Config.ClockSkew
-//     (ErrNotYetValid, ErrExpired), Audience (ErrAudienceMismatch);
+//     ErrUnsolicited), NotBefore/NotOnOrAfter and the IssueInstants with
+//     Config.ClockSkew (ErrNotYetValid, ErrExpired), Audience
+//     (ErrAudienceMismatch);
 //   - replay: the assertion ID is recorded in Config.Store until it would
 //     expire; a second use is ErrReplay, a Store failure ErrStore.
 //
@@ -162,17 +163,11 @@ func (sp *SP) verify(st *idpState, samlResponse string, requestIDs []string, now
 		}
 	}
 
-	respIRT, err := sp.checkResponse(resp, st.md.EntityID, doc.respSig != nil)
+	respIRT, err := sp.checkResponse(resp, st.md.EntityID, doc.respSig != nil, now)
 	if err != nil {
 		return nil, zero, err
 	}
-	if doc.respSig == nil {
-		// Unsigned, the envelope's InResponseTo proves nothing: it must
-		// not turn a signed unsolicited assertion into a solicited one.
-		// The signed SubjectConfirmationData's InResponseTo decides.
-		respIRT = ""
-	}
-	return sp.checkAssertion(assertion, st.md.EntityID, respIRT, requestIDs, now)
+	return sp.checkAssertion(assertion, st.md.EntityID, respIRT, doc.respSig != nil, requestIDs, now)
 }
 
 // checkStatus returns a *StatusError for any status but Success.
@@ -354,8 +349,12 @@ func scanDecrypted(resp, a *etree.Element) (*docFacts, error) {
 }
 
 // checkResponse checks the Response envelope (verified when signed) and
-// returns its InResponseTo.
-func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool) (string, error) {
+// returns its InResponseTo. An IssueInstant further in the future than the
+// clock skew is refused, signed or not.
+func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool, now time.Time) (string, error) {
+	if err := sp.checkIssueInstant(resp, "Response", now); err != nil {
+		return "", err
+	}
 	dest, ok := attr(resp, "Destination")
 	switch {
 	case !ok && signed:

@@ -308,10 +308,11 @@ func TestTwoInstancesWithoutSharedStore(t *testing.T) {
 	}
 }
 
-// sessionCookie returns the session cookie resp sets, or nil.
+// sessionCookie returns the session cookie resp sets, or nil (BaseURL is
+// https with no path, so its name has the __Host- prefix).
 func sessionCookie(resp *http.Response) *http.Cookie {
 	for _, c := range resp.Cookies() {
-		if c.Name == "entrasaml_session" && c.MaxAge > 0 && c.Value != "" {
+		if c.Name == "__Host-entrasaml_session" && c.MaxAge > 0 && c.Value != "" {
 			return c
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -108,6 +109,10 @@ func TestIsolationCookies(t *testing.T) {
 	stolen := b.c.Jar.Cookies(acmeURL)
 	if len(stolen) == 0 {
 		t.Fatal("no session cookie at A")
+	}
+	// A sibling host cannot plant or overwrite a __Host- cookie.
+	if !slices.ContainsFunc(stolen, func(c *http.Cookie) bool { return c.Name == "__Host-entrasaml_session" }) {
+		t.Errorf("A's cookies %v: no __Host-entrasaml_session", stolen)
 	}
 
 	// The browser would never send A's host-only cookie to B; send it anyway.
