@@ -108,6 +108,9 @@
 //
 //   - github.com/entrasaml/entrasaml/tenants serves many customers, one SP
 //     each, from one handler tree (routing by host or path prefix).
+//   - github.com/entrasaml/entrasaml/onboard checks a customer's metadata
+//     before it goes into a Config and reports every finding in plain
+//     words; it reads the document with the same reader as [New].
 //   - github.com/entrasaml/entrasaml/redisstore is a [Store] on Redis for
 //     several instances; github.com/entrasaml/entrasaml/storetest checks
 //     any Store.

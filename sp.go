@@ -66,7 +66,8 @@ type Config struct {
 	MetadataSigners []string
 	// HTTPClient fetches MetadataURL. nil: a client with a
 	// DefaultMetadataTimeout timeout. When the URL came from a customer
-	// (multi-tenant onboarding), use [PublicOnlyHTTPClient] so that it
+	// (multi-tenant onboarding), use onboard.PublicOnlyHTTPClient (package
+	// github.com/entrasaml/entrasaml/onboard) so that it
 	// cannot reach internal hosts.
 	HTTPClient *http.Client
 	// Now is the only clock in the package. nil: time.Now.

@@ -1,4 +1,4 @@
-package entrasaml_test
+package onboard_test
 
 import (
 	"context"
@@ -17,10 +17,11 @@ import (
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 // problems returns the report's problems as "severity:code" strings.
-func problems(rep *entrasaml.OnboardingReport) []string {
+func problems(rep *onboard.Report) []string {
 	var out []string
 	for _, p := range rep.Problems {
 		if p.Message == "" {
@@ -32,7 +33,7 @@ func problems(rep *entrasaml.OnboardingReport) []string {
 	return out
 }
 
-func checkReport(t *testing.T, rep *entrasaml.OnboardingReport, ready bool, want ...string) {
+func checkReport(t *testing.T, rep *onboard.Report, ready bool, want ...string) {
 	t.Helper()
 	slices.Sort(want)
 	if got := problems(rep); rep.Ready != ready || !slices.Equal(got, want) {
@@ -76,7 +77,7 @@ func TestOnboardDocuments(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: tt.data, Now: func() time.Time { return fxNow }})
+			rep := onboard.Check(context.Background(), onboard.Input{Metadata: tt.data, Now: func() time.Time { return fxNow }})
 			checkReport(t, rep, tt.ready, tt.want...)
 			// Ready means New accepts the metadata; New refusing means
 			// not Ready. (New accepts tenant-level metadata: sign-in then
@@ -90,12 +91,12 @@ func TestOnboardDocuments(t *testing.T) {
 
 func TestOnboardReportValues(t *testing.T) {
 	t.Parallel()
-	rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: readTestdata(t, "entra-metadata.xml"),
+	rep := onboard.Check(context.Background(), onboard.Input{Metadata: readTestdata(t, "entra-metadata.xml"),
 		Now: func() time.Time { return fxNow }})
 	if !rep.Ready || rep.TenantID != fxTenant || rep.EntityID != fxIdP || rep.SignOnURL != fxSSO || rep.LogoutURL != fxSSO {
 		t.Errorf("report %+v", rep)
 	}
-	want := []entrasaml.CertificateInfo{{ // testdata/fixtures.json: idp-a, idp-b
+	want := []onboard.Certificate{{ // testdata/fixtures.json: idp-a, idp-b
 		Subject:          "CN=Microsoft Azure Federated SSO Certificate",
 		ThumbprintSHA1:   "C7E9C3298058B9D376DC033B77D5549889E41F5B",
 		ThumbprintSHA256: "8F469F3BEAFB7AE3381A68A0927A90AEA6A641120797C5B52939CE7A275B288C",
@@ -184,7 +185,7 @@ func TestOnboardCertificates(t *testing.T) {
 			for _, k := range keys[1:] {
 				idp.AddKey(k)
 			}
-			rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: idp.Metadata(), Now: func() time.Time { return tNow }})
+			rep := onboard.Check(context.Background(), onboard.Input{Metadata: idp.Metadata(), Now: func() time.Time { return tNow }})
 			checkReport(t, rep, tt.ready, tt.want...)
 			if len(rep.Certificates) != len(keys) {
 				t.Errorf("%d certificates", len(rep.Certificates))
@@ -196,7 +197,7 @@ func TestOnboardCertificates(t *testing.T) {
 	}
 	k := certKey(t, 0, cn, tNow.AddDate(-3, 0, 0), tNow.Add(-time.Hour))
 	idp, _ := entratest.New(entratest.Options{Key: k, Now: func() time.Time { return tNow }})
-	if rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: idp.Metadata(), Now: func() time.Time { return tNow }}); rep.Certificates[0].DaysLeft != -1 {
+	if rep := onboard.Check(context.Background(), onboard.Input{Metadata: idp.Metadata(), Now: func() time.Time { return tNow }}); rep.Certificates[0].DaysLeft != -1 {
 		t.Errorf("expired an hour ago: DaysLeft %d, want -1", rep.Certificates[0].DaysLeft)
 	}
 }
@@ -227,7 +228,7 @@ func TestOnboardURL(t *testing.T) {
 	srv, tenantURL := metadataHost(t, idp, nil)
 	appURL := tenantURL + "?appid=" + idp.AppID()
 
-	rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{MetadataURL: appURL, HTTPClient: srv.Client(), Now: now})
+	rep := onboard.Check(context.Background(), onboard.Input{MetadataURL: appURL, HTTPClient: srv.Client(), Now: now})
 	checkReport(t, rep, true)
 	if rep.TenantID != idp.TenantID() || rep.AppID != idp.AppID() || rep.MetadataURL != appURL || len(rep.Metadata) == 0 {
 		t.Errorf("report %+v", rep)
@@ -256,22 +257,22 @@ func TestOnboardURL(t *testing.T) {
 	tests := []struct {
 		name     string
 		timeout  time.Duration
-		in       entrasaml.OnboardingInput
+		in       onboard.Input
 		ready    bool
 		problems []string
 	}{
-		{"tenant-level URL", 0, entrasaml.OnboardingInput{MetadataURL: tenantURL}, false, []string{"error:tenant_level"}},
-		{"plain http", 0, entrasaml.OnboardingInput{MetadataURL: strings.Replace(appURL, srv.URL, plain.URL, 1), HTTPClient: plain.Client()}, true, []string{"warning:metadata_url"}},
-		{"not found", 0, entrasaml.OnboardingInput{MetadataURL: srv.URL + "/nope?appid=x"}, false, []string{"error:fetch_failed"}},
-		{"HTML", 0, entrasaml.OnboardingInput{MetadataURL: htmlURL + "?appid=x"}, false, []string{"error:html_page"}},
-		{"too large", 0, entrasaml.OnboardingInput{MetadataURL: hugeURL + "?appid=x"}, false, []string{"error:fetch_failed"}},
-		{"hangs", 100 * time.Millisecond, entrasaml.OnboardingInput{MetadataURL: slowURL + "?appid=x"}, false, []string{"error:fetch_failed"}},
-		{"not a URL", 0, entrasaml.OnboardingInput{MetadataURL: "login.microsoftonline.com/x"}, false, []string{"error:metadata_url"}},
-		{"not http", 0, entrasaml.OnboardingInput{MetadataURL: "file:///etc/passwd"}, false, []string{"error:metadata_url"}},
-		{"XML and URL of different tenants", 0, entrasaml.OnboardingInput{Metadata: other.Metadata(), MetadataURL: appURL}, false, []string{"error:tenant_mismatch"}},
-		{"URL names the tenant by domain", 0, entrasaml.OnboardingInput{Metadata: idp.Metadata(), MetadataURL: "https://login.microsoftonline.com/contoso.onmicrosoft.com" +
+		{"tenant-level URL", 0, onboard.Input{MetadataURL: tenantURL}, false, []string{"error:tenant_level"}},
+		{"plain http", 0, onboard.Input{MetadataURL: strings.Replace(appURL, srv.URL, plain.URL, 1), HTTPClient: plain.Client()}, true, []string{"warning:metadata_url"}},
+		{"not found", 0, onboard.Input{MetadataURL: srv.URL + "/nope?appid=x"}, false, []string{"error:fetch_failed"}},
+		{"HTML", 0, onboard.Input{MetadataURL: htmlURL + "?appid=x"}, false, []string{"error:html_page"}},
+		{"too large", 0, onboard.Input{MetadataURL: hugeURL + "?appid=x"}, false, []string{"error:fetch_failed"}},
+		{"hangs", 100 * time.Millisecond, onboard.Input{MetadataURL: slowURL + "?appid=x"}, false, []string{"error:fetch_failed"}},
+		{"not a URL", 0, onboard.Input{MetadataURL: "login.microsoftonline.com/x"}, false, []string{"error:metadata_url"}},
+		{"not http", 0, onboard.Input{MetadataURL: "file:///etc/passwd"}, false, []string{"error:metadata_url"}},
+		{"XML and URL of different tenants", 0, onboard.Input{Metadata: other.Metadata(), MetadataURL: appURL}, false, []string{"error:tenant_mismatch"}},
+		{"URL names the tenant by domain", 0, onboard.Input{Metadata: idp.Metadata(), MetadataURL: "https://login.microsoftonline.com/contoso.onmicrosoft.com" +
 			"/federationmetadata/2007-06/federationmetadata.xml?appid=" + idp.AppID()}, true, nil},
-		{"XML given, URL only checked", 0, entrasaml.OnboardingInput{Metadata: idp.Metadata(), MetadataURL: "https://127.0.0.1:1/" + idp.TenantID() +
+		{"XML given, URL only checked", 0, onboard.Input{Metadata: idp.Metadata(), MetadataURL: "https://127.0.0.1:1/" + idp.TenantID() +
 			"/federationmetadata/2007-06/federationmetadata.xml?appid=" + idp.AppID()}, true, nil},
 	}
 	for _, tt := range tests {
@@ -287,7 +288,7 @@ func TestOnboardURL(t *testing.T) {
 				tt.in.HTTPClient = srv.Client()
 			}
 			tt.in.Now = now
-			checkReport(t, entrasaml.Onboard(ctx, tt.in), tt.ready, tt.problems...)
+			checkReport(t, onboard.Check(ctx, tt.in), tt.ready, tt.problems...)
 		})
 	}
 }
@@ -301,7 +302,7 @@ func TestOnboardDefaultClientRefusesInternalAddresses(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	t.Cleanup(srv.Close)
 	for _, u := range []string{srv.URL + "/x?appid=1", "http://[::1]:1/x", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1:1/x", "http://100.64.0.1:1/x"} {
-		rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{MetadataURL: u})
+		rep := onboard.Check(context.Background(), onboard.Input{MetadataURL: u})
 		if rep.Ready || !slices.Contains(problems(rep), "error:fetch_failed") || !strings.Contains(rep.Problems[0].Message, "private or local") {
 			t.Errorf("%s: %+v", u, rep.Problems)
 		}
@@ -317,7 +318,7 @@ func FuzzOnboard(f *testing.F) {
 		f.Add(readTestdata(f, name))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: data, Now: func() time.Time { return fxNow }})
+		rep := onboard.Check(context.Background(), onboard.Input{Metadata: data, Now: func() time.Time { return fxNow }})
 		if _, err := json.Marshal(rep); err != nil {
 			t.Fatal(err)
 		}
@@ -325,19 +326,4 @@ func FuzzOnboard(f *testing.F) {
 			t.Fatalf("Ready, but New refuses: %v", err)
 		}
 	})
-}
-
-// tenantIdP returns fake Entra tenant i: 0 is the shared test IdP, 1 one
-// that signs with another key.
-func tenantIdP(t testing.TB, i int) *entratest.IdP {
-	t.Helper()
-	idp, other := sharedIdP(t)
-	if i == 0 {
-		return idp
-	}
-	o, err := entratest.New(entratest.Options{Key: other, Now: func() time.Time { return tNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
 }

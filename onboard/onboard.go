@@ -1,4 +1,13 @@
-package entrasaml
+// Package onboard checks what a customer's administrator sends to switch
+// on SSO, the Federation Metadata XML or its URL, and reports every
+// finding in plain words: for an operator to read, a UI to render
+// (stable JSON names) or a command to print. It reads the metadata with the
+// same reader as [entrasaml.New], so a Ready report means New accepts the
+// metadata.
+//
+// It also gives the HTTP client for URLs that come from outside,
+// [PublicOnlyHTTPClient], which connects only to public addresses.
+package onboard
 
 import (
 	"context"
@@ -11,25 +20,25 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/internal/idpmeta"
 )
 
-// OnboardingInput is what a customer's administrator sends to switch on
+// Input is what a customer's administrator sends to switch on
 // SSO: the Federation Metadata XML file, or the App Federation Metadata Url,
 // both from the Entra application's Single sign-on page (SAML Certificates).
-type OnboardingInput struct {
+type Input struct {
 	// Metadata is the Federation Metadata XML as downloaded (or pasted).
 	Metadata []byte
 	// MetadataURL is the App Federation Metadata Url. It is fetched when
-	// Metadata is empty, with a DefaultMetadataTimeout deadline and a
-	// MaxMetadataSize limit; when both are set it is only checked, not
+	// Metadata is empty, with an entrasaml.DefaultMetadataTimeout deadline and a
+	// entrasaml.MaxMetadataSize limit; when both are set it is only checked, not
 	// fetched.
 	MetadataURL string
 	// HTTPClient fetches MetadataURL. nil: a client that connects only to
@@ -43,13 +52,13 @@ type OnboardingInput struct {
 	Now func() time.Time
 }
 
-// OnboardingReport is what [Onboard] found, for an operator to read and a
+// Report is what [Check] found, for an operator to read and a
 // UI to render (every field is exported, with stable JSON names). Values
 // taken from the document are unverified input: escape them when you
 // display them.
-type OnboardingReport struct {
+type Report struct {
 	// Ready reports that the metadata is usable: no Problem is an error.
-	// [New] then accepts Metadata (with MetadataURL, if it came from one).
+	// [entrasaml.New] then accepts Metadata (with MetadataURL, if it came from one).
 	Ready bool `json:"ready"`
 	// TenantID is the Entra tenant (directory) id, "" when the metadata is
 	// not Entra's.
@@ -63,19 +72,19 @@ type OnboardingReport struct {
 	SignOnURL string `json:"sign_on_url"`
 	// LogoutURL is the IdP's logout endpoint, "" when it lists none.
 	LogoutURL string `json:"logout_url,omitempty"`
-	// MetadataURL is OnboardingInput.MetadataURL.
+	// MetadataURL is Input.MetadataURL.
 	MetadataURL string `json:"metadata_url,omitempty"`
 	// Certificates are the IdP's signing certificates, in document order.
-	Certificates []CertificateInfo `json:"certificates"`
+	Certificates []Certificate `json:"certificates"`
 	// Problems are what is wrong or worth a look, errors first.
 	Problems []Problem `json:"problems"`
-	// Metadata is the document examined: Config.Metadata for [New].
+	// Metadata is the document examined: Config.Metadata for [entrasaml.New].
 	Metadata []byte `json:"-"`
 }
 
-// CertificateInfo describes one IdP signing certificate as Entra's SAML
+// Certificate describes one IdP signing certificate as Entra's SAML
 // Certificates section shows it.
-type CertificateInfo struct {
+type Certificate struct {
 	// Subject is the certificate's subject, e.g. "CN=Microsoft Azure
 	// Federated SSO Certificate".
 	Subject string `json:"subject"`
@@ -121,7 +130,7 @@ const (
 	ProblemCertificateExpiring ProblemCode = "certificate_expiring" // expires within 30 days (warning)
 )
 
-// Problem is one finding of [Onboard], in plain words.
+// Problem is one finding of [Check], in plain words.
 type Problem struct {
 	Severity Severity    `json:"severity"`
 	Code     ProblemCode `json:"code"`
@@ -138,15 +147,15 @@ const tenantCertCN = "accounts.accesscontrol.windows.net"
 // name instead, which cannot be compared with the metadata's.
 var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// Onboard checks what a customer's administrator sent: in.Metadata, or the
+// Check checks what a customer's administrator sent: in.Metadata, or the
 // document at in.MetadataURL. It never fails: every finding, a download
 // error included, is a [Problem] in the report, and Ready says whether
-// [New] can use the metadata.
+// [entrasaml.New] can use the metadata.
 //
 // Errors: nothing to check; a URL that is not http(s), cannot be
 // downloaded or names another tenant than the XML; an HTML page (a sign-in
 // page or the portal instead of the document), anything that is not XML,
-// malformed or unusable metadata (the reasons [ParseMetadata] gives); SP
+// malformed or unusable metadata (the reasons [entrasaml.ParseMetadata] gives); SP
 // metadata (ours, say) instead of the IdP's; tenant-level metadata; no
 // usable signing certificate (every one expired, not yet valid or weaker
 // than RSA-2048).
@@ -163,13 +172,13 @@ var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 // Azure Federated SSO Certificate" or imported ones), or an Entra-style
 // URL (…/federationmetadata/2007-06/federationmetadata.xml) without the
 // appid parameter. New accepts such metadata, but every sign-in would fail
-// with ErrUnknownSigner, so Onboard calls it an error.
-func Onboard(ctx context.Context, in OnboardingInput) *OnboardingReport {
+// with ErrUnknownSigner, so Check calls it an error.
+func Check(ctx context.Context, in Input) *Report {
 	var now time.Time
 	if in.Now != nil {
 		now = in.Now()
 	}
-	rep := &OnboardingReport{MetadataURL: in.MetadataURL, Certificates: []CertificateInfo{}, Problems: []Problem{}}
+	rep := &Report{MetadataURL: in.MetadataURL, Certificates: []Certificate{}, Problems: []Problem{}}
 	defer rep.finish()
 	var urlTenant string
 	if in.MetadataURL != "" {
@@ -189,7 +198,7 @@ func Onboard(ctx context.Context, in OnboardingInput) *OnboardingReport {
 			client = PublicOnlyHTTPClient()
 		}
 		var err error
-		if data, err = fetchMetadata(ctx, client, in.MetadataURL); err != nil {
+		if data, err = idpmeta.Fetch(ctx, client, in.MetadataURL, entrasaml.DefaultMetadataTimeout); err != nil {
 			rep.add(SeverityError, ProblemFetchFailed, fetchProblem(err))
 			return rep
 		}
@@ -203,12 +212,12 @@ func Onboard(ctx context.Context, in OnboardingInput) *OnboardingReport {
 	return rep
 }
 
-func (rep *OnboardingReport) add(sev Severity, code ProblemCode, msg string) {
+func (rep *Report) add(sev Severity, code ProblemCode, msg string) {
 	rep.Problems = append(rep.Problems, Problem{Severity: sev, Code: code, Message: msg})
 }
 
 // finish sorts errors first and sets Ready.
-func (rep *OnboardingReport) finish() {
+func (rep *Report) finish() {
 	var errs, warns []Problem
 	for _, p := range rep.Problems {
 		if p.Severity == SeverityError {
@@ -223,7 +232,7 @@ func (rep *OnboardingReport) finish() {
 
 // checkURL checks the URL's form and returns the tenant it names, if it
 // has Entra's shape; ok is false when it cannot be fetched at all.
-func (rep *OnboardingReport) checkURL(raw string) (tenant string, ok bool) {
+func (rep *Report) checkURL(raw string) (tenant string, ok bool) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		rep.add(SeverityError, ProblemMetadataURL, "The metadata URL is not a web address: copy the App Federation Metadata Url "+
@@ -252,7 +261,7 @@ const tenantLevelMessage = "This is the tenant-level federation metadata, not th
 
 // examine fills the report from the document with the one metadata
 // reader, reporting every finding rather than stopping at the first.
-func (rep *OnboardingReport) examine(data []byte, now time.Time) {
+func (rep *Report) examine(data []byte, now time.Time) {
 	doc, findings := idpmeta.ReadBytes(data, now)
 	usable := 0
 	if doc != nil {
@@ -302,9 +311,9 @@ func (rep *OnboardingReport) examine(data []byte, now time.Time) {
 	}
 }
 
-func certificateInfo(c *x509.Certificate, now time.Time) CertificateInfo {
+func certificateInfo(c *x509.Certificate, now time.Time) Certificate {
 	sha1sum, sha256sum := sha1.Sum(c.Raw), sha256.Sum256(c.Raw)
-	info := CertificateInfo{
+	info := Certificate{
 		Subject:          c.Subject.String(),
 		ThumbprintSHA1:   strings.ToUpper(hex.EncodeToString(sha1sum[:])),
 		ThumbprintSHA256: strings.ToUpper(hex.EncodeToString(sha256sum[:])),
@@ -319,7 +328,7 @@ func certificateInfo(c *x509.Certificate, now time.Time) CertificateInfo {
 
 // addCertFinding words a finding about one certificate: an error when no
 // certificate is usable, else a warning.
-func (rep *OnboardingReport) addCertFinding(f idpmeta.Finding, c *x509.Certificate, info CertificateInfo, usable int, now time.Time) {
+func (rep *Report) addCertFinding(f idpmeta.Finding, c *x509.Certificate, info Certificate, usable int, now time.Time) {
 	sev := SeverityWarning
 	if usable == 0 {
 		sev = SeverityError
@@ -348,7 +357,7 @@ func renewAdvice(usable int) string {
 	return "No certificate is valid, so sign-in cannot work: create a new SAML signing certificate in Entra, make it active, and send the new metadata."
 }
 
-func (rep *OnboardingReport) hasCode(c ProblemCode) bool {
+func (rep *Report) hasCode(c ProblemCode) bool {
 	for _, p := range rep.Problems {
 		if p.Code == c {
 			return true
@@ -364,47 +373,16 @@ func fetchProblem(err error) string {
 		return "The metadata URL leads to a private or local network address, which onboarding does not fetch. " +
 			"Use the App Federation Metadata Url from Entra (https://login.microsoftonline.com/…)."
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-		return fmt.Sprintf("The metadata URL did not answer within %s. Check the address, or send the Federation Metadata XML file instead.", DefaultMetadataTimeout)
+		return fmt.Sprintf("The metadata URL did not answer within %s. Check the address, or send the Federation Metadata XML file instead.", entrasaml.DefaultMetadataTimeout)
 	}
-	return "The metadata could not be downloaded (" + reasonOf(err) + "). Check the address, or send the Federation Metadata XML file instead."
+	return "The metadata could not be downloaded (" + err.Error() + "). Check the address, or send the Federation Metadata XML file instead."
 }
 
-var errNonPublicAddress = errors.New("entrasaml: refusing to connect to a non-public address")
-
-// PublicOnlyHTTPClient returns an HTTP client for URLs that come from
-// outside, such as a metadata URL a customer's admin sends: it connects
-// directly (no proxy) and only to globally reachable unicast addresses, on
-// every redirect too: no loopback, private, link-local, 100.64.0.0/10,
-// documentation, benchmarking, reserved or other special-purpose address
-// of the IANA registries, and no NAT64 or 6to4 address embedding such an
-// IPv4 address (Teredo and local-use NAT64 are refused outright). It has a
-// DefaultMetadataTimeout timeout. [Onboard] uses it by default; give it to
-// Config.HTTPClient when Config.MetadataURL came from a customer, so that
-// refreshes cannot be aimed at internal hosts.
-func PublicOnlyHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: DefaultMetadataTimeout, Control: refuseNonPublic}
-	return &http.Client{
-		Timeout: DefaultMetadataTimeout,
-		Transport: &http.Transport{
-			DialContext:         dialer.DialContext,
-			TLSHandshakeTimeout: DefaultMetadataTimeout,
-			DisableKeepAlives:   true,
-			ForceAttemptHTTP2:   true,
-		},
+// quote formats a value from the document for a message: quoted, escaped,
+// truncated.
+func quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "…"
 	}
-}
-
-func refuseNonPublic(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return err
-	}
-	if !publicAddr(ip) {
-		return fmt.Errorf("%w %s", errNonPublicAddress, ip.Unmap())
-	}
-	return nil
+	return strconv.Quote(s)
 }
