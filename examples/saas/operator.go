@@ -97,7 +97,7 @@ func (a *app) serveOnboard(w http.ResponseWriter, r *http.Request) {
 	if old := a.reg.get(res.Slug); old != nil && !replace {
 		res.Errors = append(res.Errors, "A customer with the slug "+res.Slug+" exists. Tick \"Replace\" to give it this metadata instead.")
 	}
-	res.Report = onboard.Check(r.Context(), onboard.Input{Metadata: metadata})
+	res.Report = onboard.Check(r.Context(), onboard.Input{Metadata: metadata, Now: time.Now})
 	if res.Report.Ready && len(res.Errors) == 0 {
 		c := &customer{Slug: res.Slug, Name: res.Name, Metadata: res.Report.Metadata, Added: time.Now()}
 		res.Replaced = a.reg.get(res.Slug) != nil
@@ -131,7 +131,7 @@ func (a *app) serveDemo(w http.ResponseWriter, r *http.Request) {
 		a.renderResult(w, res)
 		return
 	}
-	res.Report = onboard.Check(r.Context(), onboard.Input{MetadataURL: dev.MetadataURL(), HTTPClient: loopbackClient})
+	res.Report = onboard.Check(r.Context(), onboard.Input{MetadataURL: dev.MetadataURL(), HTTPClient: loopbackClient, Now: time.Now})
 	if !res.Report.Ready {
 		stop()
 		a.renderResult(w, res)
