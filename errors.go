@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Sentinel errors. Every error returned by a function or method of this
@@ -121,6 +122,17 @@ func reasonOf(err error) string {
 	}
 	return e.Reason
 }
+
+// quote formats a value for an error Reason: quoted, escaped, truncated.
+func quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// stamp formats a time for an error Reason.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // StatusError is returned by [SP.Verify] for a Response whose status is not
 // Success: Entra reports a sign-in failure this way (for example AADSTS50105,

@@ -373,11 +373,3 @@ func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool, now
 	}
 	return attrValue(resp, "InResponseTo"), nil
 }
-
-// quote formats a value for an error Reason: quoted, escaped, truncated.
-func quote(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "…"
-	}
-	return fmt.Sprintf("%q", s)
-}
