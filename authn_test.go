@@ -167,3 +167,13 @@ func TestAuthnRequestSigned(t *testing.T) {
 		t.Errorf("1024-bit SP key: got %v", err)
 	}
 }
+
+func BenchmarkAuthnRequestURL(b *testing.B) {
+	sp := fixtureSP(b, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := sp.AuthnRequestURL("/deep/link"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -370,7 +370,7 @@ func TestDecryptCrewjam(t *testing.T) {
 				withDecryption(curKey(t))(c)
 				c.AllowUnsignedCBC = true
 			})
-			s, err := sp.Verify(context.Background(), crewjamEncrypted(t, assertion, bc), tReqID)
+			s, err := sp.Verify(context.Background(), crewjamEncrypted(t, assertion, bc), fxRequestID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -399,7 +399,7 @@ func crewjamEncrypted(t *testing.T, plaintext []byte, method xmlenc.BlockCipher)
 	resp.CreateAttr("xmlns:samlp", "urn:oasis:names:tc:SAML:2.0:protocol")
 	resp.CreateAttr("ID", "_r")
 	resp.CreateAttr("Version", "2.0")
-	resp.CreateAttr("IssueInstant", tNow.Format(time.RFC3339))
+	resp.CreateAttr("IssueInstant", fxNow.Format(time.RFC3339))
 	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success")
 	ea := resp.CreateElement("EncryptedAssertion")
 	ea.CreateAttr("xmlns", "urn:oasis:names:tc:SAML:2.0:assertion")

@@ -277,7 +277,7 @@ func TestDecryptRefused(t *testing.T) {
 					r.cfg(c)
 				}
 			})
-			s, err := sp.Verify(context.Background(), form, tReqID)
+			s, err := sp.Verify(context.Background(), form, fxRequestID)
 			if s != nil || !errors.Is(err, r.want) {
 				t.Fatalf("Verify = %v, %v; want %v", s, err, r.want)
 			}
@@ -310,7 +310,7 @@ func TestDecryptNoOracle(t *testing.T) {
 			withDecryption(curKey(t))(c)
 			c.AllowUnsignedCBC = true
 		})
-		_, err := sp.Verify(context.Background(), form, tReqID)
+		_, err := sp.Verify(context.Background(), form, fxRequestID)
 		if !errors.Is(err, entrasaml.ErrDecryption) {
 			t.Fatalf("%s: %v, want ErrDecryption", name, err)
 		}
@@ -322,7 +322,7 @@ func TestDecryptNoOracle(t *testing.T) {
 	}
 	// A wrong key gives the same error.
 	sp := newTestSP(t, idp, withDecryption(other))
-	_, err := sp.Verify(context.Background(), b64(encryptedResponse(t, entratest.SignBoth, entratest.Encryption{})), tReqID)
+	_, err := sp.Verify(context.Background(), b64(encryptedResponse(t, entratest.SignBoth, entratest.Encryption{})), fxRequestID)
 	if err == nil || err.Error() != first {
 		t.Errorf("wrong key: %v, want %q", err, first)
 	}

@@ -34,7 +34,7 @@ func spEncKeys(t testing.TB) (cur, old, other *entratest.Key) {
 	t.Helper()
 	encKeysOnce.Do(func() {
 		for i := range encKeys {
-			if encKeys[i], encKeysErr = entratest.NewKey(2048, tNow.Add(-24*time.Hour), tNow.AddDate(2, 0, 0)); encKeysErr != nil {
+			if encKeys[i], encKeysErr = entratest.NewKey(2048, fxNow.Add(-24*time.Hour), fxNow.AddDate(2, 0, 0)); encKeysErr != nil {
 				return
 			}
 		}
@@ -99,7 +99,7 @@ func TestDecryptSigningOptions(t *testing.T) {
 			t.Run(sign.String()+"/"+method[strings.LastIndex(method, "#")+1:], func(t *testing.T) {
 				t.Parallel()
 				resp := b64(encryptedResponse(t, sign, entratest.Encryption{Method: method}))
-				_, err := newTestSP(t, idp, withDecryption(curKey(t))).Verify(context.Background(), resp, tReqID)
+				_, err := newTestSP(t, idp, withDecryption(curKey(t))).Verify(context.Background(), resp, fxRequestID)
 				if isCBC(method) && sign == entratest.SignAssertion {
 					if !errors.Is(err, entrasaml.ErrInvalidSignature) {
 						t.Fatalf("unsigned Response with CBC: %v, want ErrInvalidSignature", err)
@@ -108,7 +108,7 @@ func TestDecryptSigningOptions(t *testing.T) {
 						withDecryption(curKey(t))(c)
 						c.AllowUnsignedCBC = true
 					})
-					_, err = sp.Verify(context.Background(), resp, tReqID)
+					_, err = sp.Verify(context.Background(), resp, fxRequestID)
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -132,12 +132,12 @@ func TestDecryptSignedResponseRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sp.Verify(context.Background(), resp, tReqID); !errors.Is(err, entrasaml.ErrDestinationMismatch) {
+	if _, err := sp.Verify(context.Background(), resp, fxRequestID); !errors.Is(err, entrasaml.ErrDestinationMismatch) {
 		t.Errorf("signed encrypted Response without Destination: got %v, want ErrDestinationMismatch", err)
 	}
 	r.Destination = ""
 	resp, _ = idp.Response(r)
-	if _, err := sp.Verify(context.Background(), resp, tReqID); err != nil {
+	if _, err := sp.Verify(context.Background(), resp, fxRequestID); err != nil {
 		t.Errorf("with Destination: %v", err)
 	}
 }
@@ -163,7 +163,7 @@ func TestDecryptVariants(t *testing.T) {
 				sign = entratest.SignAssertion
 			}
 			resp := b64(encryptedResponse(t, sign, enc))
-			if _, err := newTestSP(t, idp, withDecryption(curKey(t))).Verify(context.Background(), resp, tReqID); err != nil {
+			if _, err := newTestSP(t, idp, withDecryption(curKey(t))).Verify(context.Background(), resp, fxRequestID); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -188,12 +188,12 @@ func TestDecryptSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := newTestSP(t, idp, nil).Verify(context.Background(), plain, tReqID)
+	want, err := newTestSP(t, idp, nil).Verify(context.Background(), plain, fxRequestID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sp := newTestSP(t, idp, withDecryption(cur))
-	got, err := sp.Verify(context.Background(), encrypted, tReqID)
+	got, err := sp.Verify(context.Background(), encrypted, fxRequestID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestDecryptSession(t *testing.T) {
 	if got.NameID != adele().UPN || got.AssertionID != "_a-1" || got.SessionIndex != "_s-1" || got.TenantID != idp.TenantID() {
 		t.Errorf("session %+v", got)
 	}
-	if _, err := sp.Verify(context.Background(), encrypted, tReqID); !errors.Is(err, entrasaml.ErrReplay) {
+	if _, err := sp.Verify(context.Background(), encrypted, fxRequestID); !errors.Is(err, entrasaml.ErrReplay) {
 		t.Errorf("second use: %v, want ErrReplay", err)
 	}
 }
@@ -223,7 +223,7 @@ func TestDecryptKeyRotation(t *testing.T) {
 			t.Parallel()
 			resp := b64(encryptedResponse(t, entratest.SignBoth, entratest.Encryption{}))
 			sp := newTestSP(t, idp, withDecryption(keys...))
-			if _, err := sp.Verify(context.Background(), resp, tReqID); err != nil {
+			if _, err := sp.Verify(context.Background(), resp, fxRequestID); err != nil {
 				t.Fatal(err)
 			}
 			want := base64.StdEncoding.EncodeToString(keys[0].Certificate.Raw)
@@ -245,7 +245,7 @@ func TestDecryptionKeysConfig(t *testing.T) {
 	t.Parallel()
 	idp, _ := sharedIdP(t)
 	cur, old, _ := spEncKeys(t)
-	weak, err := entratest.NewKey(1024, tNow.Add(-time.Hour), tNow.Add(time.Hour))
+	weak, err := entratest.NewKey(1024, fxNow.Add(-time.Hour), fxNow.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestDecryptionKeysConfig(t *testing.T) {
 		"another certificate": {Key: cur.PrivateKey, Certificate: old.Certificate},
 	} {
 		_, err := entrasaml.New(context.Background(), entrasaml.Config{
-			EntityID: tEntityID, BaseURL: tBaseURL, Metadata: idp.Metadata(),
+			EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: idp.Metadata(),
 			DecryptionKeys: []entrasaml.DecryptionKey{decKey(cur), k},
 		})
 		if !errors.Is(err, entrasaml.ErrConfig) {

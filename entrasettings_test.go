@@ -22,7 +22,7 @@ func TestEntraSettings(t *testing.T) {
 		{"http://acme.localhost:8080", "http://acme.localhost:8080"},
 	} {
 		sp := newSP(t, entrasaml.Config{EntityID: "urn:vendor:acme", BaseURL: tc.base, Metadata: idp.Metadata(),
-			Now: func() time.Time { return tNow }}, nil)
+			Now: func() time.Time { return fxNow }}, nil)
 		got, err := entrasaml.NewEntraSettings("urn:vendor:acme", tc.base)
 		want := entrasaml.EntraSettings{Identifier: "urn:vendor:acme", ReplyURL: tc.root + "/saml/acs", SignOnURL: tc.root + "/",
 			LogoutURL: tc.root + "/saml/logout", SPMetadataURL: tc.root + "/saml/metadata"}

@@ -83,16 +83,16 @@ func TestErrorContract(t *testing.T) {
 	wrongAudience, _ := idp.Response(badResponse)
 
 	// A signed-in request, for the session methods with the Store down.
-	store := &switchStore{MemoryStore: entrasaml.NewMemoryStore(func() time.Time { return tNow })}
+	store := &switchStore{MemoryStore: entrasaml.NewMemoryStore(func() time.Time { return fxNow })}
 	spStore := newTestSP(t, idp, func(c *entrasaml.Config) { c.Store = store; c.AllowIdPInitiated = true })
 	unsolicited := goodResponse()
 	unsolicited.InResponseTo = ""
 	resp, _ := idp.Response(unsolicited)
 	rec := httptest.NewRecorder()
-	acs := httptest.NewRequest(http.MethodPost, tACS, strings.NewReader(url.Values{"SAMLResponse": {resp}}.Encode()))
+	acs := httptest.NewRequest(http.MethodPost, fxACS, strings.NewReader(url.Values{"SAMLResponse": {resp}}.Encode()))
 	acs.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	spStore.ServeHTTP(rec, acs)
-	signedIn := httptest.NewRequest(http.MethodGet, tBaseURL+"/", nil)
+	signedIn := httptest.NewRequest(http.MethodGet, fxBaseURL+"/", nil)
 	for _, c := range rec.Result().Cookies() {
 		signedIn.AddCookie(c)
 	}
@@ -106,15 +106,15 @@ func TestErrorContract(t *testing.T) {
 		want error
 	}{
 		{"New: no EntityID", func() error {
-			_, err := entrasaml.New(context.Background(), entrasaml.Config{BaseURL: tBaseURL, Metadata: idp.Metadata()})
+			_, err := entrasaml.New(context.Background(), entrasaml.Config{BaseURL: fxBaseURL, Metadata: idp.Metadata()})
 			return err
 		}, entrasaml.ErrConfig},
 		{"New: unusable metadata", func() error {
-			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: tEntityID, BaseURL: tBaseURL, Metadata: []byte("<html/>")})
+			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: []byte("<html/>")})
 			return err
 		}, entrasaml.ErrMetadata},
 		{"New: metadata URL not found", func() error {
-			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: tEntityID, BaseURL: tBaseURL, MetadataURL: notFound.URL})
+			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, MetadataURL: notFound.URL})
 			return err
 		}, entrasaml.ErrMetadata},
 		{"New: pinned metadata signature fails", func() error {
@@ -132,7 +132,7 @@ func TestErrorContract(t *testing.T) {
 			return err
 		}, entrasaml.ErrMetadata},
 		{"New: not a fingerprint", func() error {
-			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: tEntityID, BaseURL: tBaseURL, Metadata: idp.Metadata(),
+			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: idp.Metadata(),
 				MetadataSigners: []string{"abc"}})
 			return err
 		}, entrasaml.ErrConfig},
@@ -150,10 +150,13 @@ func TestErrorContract(t *testing.T) {
 			_, _, err := newTestSP(t, idp, nil).AuthnRequestURL("/", entrasaml.AuthnOptions{}, entrasaml.AuthnOptions{})
 			return err
 		}, entrasaml.ErrConfig},
-		{"Verify: not base64", func() error { _, err := newTestSP(t, idp, nil).Verify(context.Background(), "%%%", tReqID); return err },
+		{"Verify: not base64", func() error {
+			_, err := newTestSP(t, idp, nil).Verify(context.Background(), "%%%", fxRequestID)
+			return err
+		},
 			entrasaml.ErrMalformed},
 		{"Verify: wrong audience", func() error {
-			_, err := newTestSP(t, idp, nil).Verify(context.Background(), wrongAudience, tReqID)
+			_, err := newTestSP(t, idp, nil).Verify(context.Background(), wrongAudience, fxRequestID)
 			return err
 		}, entrasaml.ErrAudienceMismatch},
 		{"RefreshMetadata: no URL", func() error { return newTestSP(t, idp, nil).RefreshMetadata(context.Background()) }, entrasaml.ErrConfig},
@@ -191,8 +194,8 @@ func TestErrorContract(t *testing.T) {
 	}
 
 	// The one exception: a non-Success status is a *StatusError alone.
-	failed, _ := idp.ErrorResponse(tACS, tReqID, "", "", "AADSTS50105: not assigned")
-	_, err := newTestSP(t, idp, nil).Verify(context.Background(), failed, tReqID)
+	failed, _ := idp.ErrorResponse(fxACS, fxRequestID, "", "", "AADSTS50105: not assigned")
+	_, err := newTestSP(t, idp, nil).Verify(context.Background(), failed, fxRequestID)
 	var se *entrasaml.StatusError
 	if !errors.As(err, &se) {
 		t.Fatalf("status: got %v, want a *StatusError", err)

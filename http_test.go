@@ -471,14 +471,14 @@ func BenchmarkRequireAccount(b *testing.B) {
 				b.Fatal(err)
 			}
 			// Sign in through the ACS to get a real session cookie.
-			acsReq := httptest.NewRequest(http.MethodPost, tACS, strings.NewReader(url.Values{"SAMLResponse": {resp}}.Encode()))
+			acsReq := httptest.NewRequest(http.MethodPost, fxACS, strings.NewReader(url.Values{"SAMLResponse": {resp}}.Encode()))
 			acsReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			rec := httptest.NewRecorder()
 			sp.ServeHTTP(rec, acsReq)
 			if rec.Code != http.StatusSeeOther {
 				b.Fatalf("ACS: %d %s", rec.Code, rec.Body)
 			}
-			req := httptest.NewRequest(http.MethodGet, tBaseURL+"/orders", nil)
+			req := httptest.NewRequest(http.MethodGet, fxBaseURL+"/orders", nil)
 			for _, ck := range rec.Result().Cookies() {
 				req.AddCookie(ck)
 			}

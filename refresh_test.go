@@ -65,7 +65,7 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 
 func newKey(t *testing.T) *entratest.Key {
 	t.Helper()
-	k, err := entratest.NewKey(2048, tNow.Add(-time.Hour), tNow.AddDate(3, 0, 0))
+	k, err := entratest.NewKey(2048, fxNow.Add(-time.Hour), fxNow.AddDate(3, 0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,14 +76,14 @@ func newKey(t *testing.T) *entratest.Key {
 // that loaded the metadata from the URL.
 func rolloverSetup(t *testing.T) (*entratest.IdP, *metadataServer, *entrasaml.SP, *clock) {
 	t.Helper()
-	clk := &clock{now: tNow}
+	clk := &clock{now: fxNow}
 	idp, err := entratest.New(entratest.Options{Key: newKey(t), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ms := newMetadataServer(t, idp)
 	sp, err := entrasaml.New(context.Background(), entrasaml.Config{
-		EntityID: tEntityID, BaseURL: tBaseURL, MetadataURL: ms.URL, Now: clk.Now,
+		EntityID: fxEntityID, BaseURL: fxBaseURL, MetadataURL: ms.URL, Now: clk.Now,
 		Store: forgetfulStore{},
 	})
 	if err != nil {
@@ -100,7 +100,7 @@ func verifyWith(t *testing.T, sp *entrasaml.SP, idp *entratest.IdP, key *entrate
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = sp.Verify(context.Background(), resp, tReqID)
+	_, err = sp.Verify(context.Background(), resp, fxRequestID)
 	return err
 }
 
@@ -219,7 +219,7 @@ func TestRolloverConcurrentOneFetch(t *testing.T) {
 	var failed atomic.Int32
 	for _, resp := range responses {
 		wg.Go(func() {
-			if _, err := sp.Verify(context.Background(), resp, tReqID); err != nil {
+			if _, err := sp.Verify(context.Background(), resp, fxRequestID); err != nil {
 				failed.Add(1)
 			}
 		})
@@ -239,11 +239,11 @@ func TestRolloverConcurrentOneFetch(t *testing.T) {
 
 func TestExpiringCertificates(t *testing.T) {
 	t.Parallel()
-	soon, err := entratest.NewKey(2048, tNow.Add(-time.Hour), tNow.Add(10*24*time.Hour))
+	soon, err := entratest.NewKey(2048, fxNow.Add(-time.Hour), fxNow.Add(10*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	idp, err := entratest.New(entratest.Options{Key: soon, Now: func() time.Time { return tNow }})
+	idp, err := entratest.New(entratest.Options{Key: soon, Now: func() time.Time { return fxNow }})
 	if err != nil {
 		t.Fatal(err)
 	}

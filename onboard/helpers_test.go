@@ -20,12 +20,9 @@ const (
 	fxBaseURL  = "https://acme.vendor.example"
 )
 
-// fxNow is the instant the xmlsec1 fixtures are valid at; tNow is the fake
-// tenants' clock.
-var (
-	fxNow = time.Date(2026, 11, 20, 10, 1, 0, 0, time.UTC)
-	tNow  = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-)
+// fxNow is the tests' one clock: the instant the xmlsec1 fixtures are
+// valid at, and the fake tenants' Now.
+var fxNow = time.Date(2026, 11, 20, 10, 1, 0, 0, time.UTC)
 
 // quietLogger drops the warnings that New logs.
 var quietLogger = slog.New(slog.DiscardHandler)
@@ -51,7 +48,7 @@ func tenantIdP(t testing.TB, i int) *entratest.IdP {
 	t.Helper()
 	keysOnce.Do(func() {
 		for j := range keys {
-			if keys[j], keysErr = entratest.NewKey(2048, tNow.Add(-24*time.Hour), tNow.AddDate(3, 0, 0)); keysErr != nil {
+			if keys[j], keysErr = entratest.NewKey(2048, fxNow.Add(-24*time.Hour), fxNow.AddDate(3, 0, 0)); keysErr != nil {
 				return
 			}
 		}
@@ -59,7 +56,7 @@ func tenantIdP(t testing.TB, i int) *entratest.IdP {
 	if keysErr != nil {
 		t.Fatal(keysErr)
 	}
-	idp, err := entratest.New(entratest.Options{Key: keys[i%len(keys)], Now: func() time.Time { return tNow }})
+	idp, err := entratest.New(entratest.Options{Key: keys[i%len(keys)], Now: func() time.Time { return fxNow }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,7 +148,7 @@ func certKey(t *testing.T, i int, cn string, notBefore, notAfter time.Time) *ent
 func TestOnboardCertificates(t *testing.T) {
 	t.Parallel()
 	const cn = entratest.CertificateSubject
-	current := func() *entratest.Key { return certKey(t, 0, cn, tNow.AddDate(-1, 0, 0), tNow.AddDate(2, 0, 0)) }
+	current := func() *entratest.Key { return certKey(t, 0, cn, fxNow.AddDate(-1, 0, 0), fxNow.AddDate(2, 0, 0)) }
 	tests := []struct {
 		name  string
 		keys  func() []*entratest.Key
@@ -156,36 +156,36 @@ func TestOnboardCertificates(t *testing.T) {
 		want  []string
 	}{
 		{"rollover: one current, one expired", func() []*entratest.Key {
-			return []*entratest.Key{current(), certKey(t, 1, cn, tNow.AddDate(-3, 0, 0), tNow.AddDate(0, 0, -1))}
+			return []*entratest.Key{current(), certKey(t, 1, cn, fxNow.AddDate(-3, 0, 0), fxNow.AddDate(0, 0, -1))}
 		}, true, []string{"warning:certificate_expired"}},
 		{"expires in 10 days", func() []*entratest.Key {
-			return []*entratest.Key{certKey(t, 0, cn, tNow.AddDate(-3, 0, 0), tNow.Add(10*24*time.Hour+time.Hour))}
+			return []*entratest.Key{certKey(t, 0, cn, fxNow.AddDate(-3, 0, 0), fxNow.Add(10*24*time.Hour+time.Hour))}
 		}, true, []string{"warning:certificate_expiring"}},
 		{"rollover: new one not yet valid", func() []*entratest.Key {
-			return []*entratest.Key{current(), certKey(t, 1, cn, tNow.AddDate(0, 0, 1), tNow.AddDate(3, 0, 0))}
+			return []*entratest.Key{current(), certKey(t, 1, cn, fxNow.AddDate(0, 0, 1), fxNow.AddDate(3, 0, 0))}
 		}, true, []string{"warning:certificate_expired"}},
 		{"only one, not yet valid", func() []*entratest.Key {
-			return []*entratest.Key{certKey(t, 1, cn, tNow.AddDate(0, 0, 1), tNow.AddDate(3, 0, 0))}
+			return []*entratest.Key{certKey(t, 1, cn, fxNow.AddDate(0, 0, 1), fxNow.AddDate(3, 0, 0))}
 		}, false, []string{"error:certificate_expired"}},
 		{"tenant-level certificates", func() []*entratest.Key {
-			return []*entratest.Key{certKey(t, 2, "accounts.accesscontrol.windows.net", tNow.AddDate(-1, 0, 0), tNow.AddDate(1, 0, 0))}
+			return []*entratest.Key{certKey(t, 2, "accounts.accesscontrol.windows.net", fxNow.AddDate(-1, 0, 0), fxNow.AddDate(1, 0, 0))}
 		}, false, []string{"error:tenant_level"}},
 		{"an imported certificate", func() []*entratest.Key {
-			return []*entratest.Key{certKey(t, 2, "acme SAML signing", tNow.AddDate(-1, 0, 0), tNow.AddDate(1, 0, 0))}
+			return []*entratest.Key{certKey(t, 2, "acme SAML signing", fxNow.AddDate(-1, 0, 0), fxNow.AddDate(1, 0, 0))}
 		}, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			keys := tt.keys()
-			idp, err := entratest.New(entratest.Options{Key: keys[0], Now: func() time.Time { return tNow }})
+			idp, err := entratest.New(entratest.Options{Key: keys[0], Now: func() time.Time { return fxNow }})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, k := range keys[1:] {
 				idp.AddKey(k)
 			}
-			rep := onboard.Check(context.Background(), onboard.Input{Metadata: idp.Metadata(), Now: func() time.Time { return tNow }})
+			rep := onboard.Check(context.Background(), onboard.Input{Metadata: idp.Metadata(), Now: func() time.Time { return fxNow }})
 			checkReport(t, rep, tt.ready, tt.want...)
 			if len(rep.Certificates) != len(keys) {
 				t.Errorf("%d certificates", len(rep.Certificates))
@@ -195,9 +195,9 @@ func TestOnboardCertificates(t *testing.T) {
 			}
 		})
 	}
-	k := certKey(t, 0, cn, tNow.AddDate(-3, 0, 0), tNow.Add(-time.Hour))
-	idp, _ := entratest.New(entratest.Options{Key: k, Now: func() time.Time { return tNow }})
-	if rep := onboard.Check(context.Background(), onboard.Input{Metadata: idp.Metadata(), Now: func() time.Time { return tNow }}); rep.Certificates[0].DaysLeft != -1 {
+	k := certKey(t, 0, cn, fxNow.AddDate(-3, 0, 0), fxNow.Add(-time.Hour))
+	idp, _ := entratest.New(entratest.Options{Key: k, Now: func() time.Time { return fxNow }})
+	if rep := onboard.Check(context.Background(), onboard.Input{Metadata: idp.Metadata(), Now: func() time.Time { return fxNow }}); rep.Certificates[0].DaysLeft != -1 {
 		t.Errorf("expired an hour ago: DaysLeft %d, want -1", rep.Certificates[0].DaysLeft)
 	}
 }
@@ -224,7 +224,7 @@ func metadataHost(t *testing.T, idp *entratest.IdP, body func(w http.ResponseWri
 func TestOnboardURL(t *testing.T) {
 	t.Parallel()
 	idp, other := tenantIdP(t, 0), tenantIdP(t, 1)
-	now := func() time.Time { return tNow }
+	now := func() time.Time { return fxNow }
 	srv, tenantURL := metadataHost(t, idp, nil)
 	appURL := tenantURL + "?appid=" + idp.AppID()
 
