@@ -185,30 +185,7 @@ func TestInteropCrewjamIdP(t *testing.T) {
 			srv.Start()
 
 			// SP-initiated sign-in: the browser follows our redirect to crewjam.
-			authnURL, requestID, err := sp.AuthnRequestURL("/after")
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := interopMust[*http.Response](t)(srv.Client().Get(authnURL.String()))
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			if err != nil || res.StatusCode != http.StatusOK {
-				t.Fatalf("crewjam SSO: HTTP %d, %v\n%s", res.StatusCode, err, body)
-			}
-
-			// The auto-submitting HTML form crewjam answers with.
-			action := interopFormAction.FindSubmatch(body)
-			if action == nil || html.UnescapeString(string(action[1])) != sp.ACSURL() {
-				t.Fatalf("form action is not our ACS URL %s:\n%s", sp.ACSURL(), body)
-			}
-			form := map[string]string{}
-			for _, m := range interopFormInput.FindAllSubmatch(body, -1) {
-				form[string(m[1])] = html.UnescapeString(string(m[2]))
-			}
-			samlResponse := form["SAMLResponse"]
-			if samlResponse == "" || form["RelayState"] != "/after" {
-				t.Fatalf("form fields = %q\n%s", form, body)
-			}
+			samlResponse, requestID := crewjamSignIn(t, srv, sp, "/after")
 
 			// Both the Response and the Assertion are signed, with the
 			// expected algorithm, exclusive c14n and enveloped-signature.
@@ -325,22 +302,7 @@ func TestInteropCrewjamIdPEncrypted(t *testing.T) {
 			srv.Config.Handler = idp.Handler()
 			srv.Start()
 
-			authnURL, requestID, err := sp.AuthnRequestURL("/")
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := interopMust[*http.Response](t)(srv.Client().Get(authnURL.String()))
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			if err != nil || res.StatusCode != http.StatusOK {
-				t.Fatalf("crewjam SSO: HTTP %d, %v\n%s", res.StatusCode, err, body)
-			}
-			var samlResponse string
-			for _, m := range interopFormInput.FindAllSubmatch(body, -1) {
-				if string(m[1]) == "SAMLResponse" {
-					samlResponse = html.UnescapeString(string(m[2]))
-				}
-			}
+			samlResponse, requestID := crewjamSignIn(t, srv, sp, "/")
 			doc := string(interopMust[[]byte](t)(base64.StdEncoding.DecodeString(samlResponse)))
 			if !strings.Contains(doc, "EncryptedAssertion") || strings.Contains(doc, user.NameID) ||
 				!strings.Contains(doc, `Algorithm="`+tc.want+`"`) {
@@ -405,4 +367,34 @@ func crewjamEncrypted(t *testing.T, plaintext []byte, method xmlenc.BlockCipher)
 	ea.CreateAttr("xmlns", "urn:oasis:names:tc:SAML:2.0:assertion")
 	ea.AddChild(ed)
 	return encWrite(t, doc)
+}
+
+// crewjamSignIn runs an SP-initiated sign-in through crewjam's IdP at srv:
+// the browser follows sp's redirect there and gets the auto-submitting form
+// back, which must post to sp's ACS URL with relayState. It returns the
+// SAMLResponse and the request ID to verify it with.
+func crewjamSignIn(t *testing.T, srv *httptest.Server, sp *entrasaml.SP, relayState string) (samlResponse, requestID string) {
+	t.Helper()
+	authnURL, requestID, err := sp.AuthnRequestURL(relayState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := interopMust[*http.Response](t)(srv.Client().Get(authnURL.String()))
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("crewjam SSO: HTTP %d, %v\n%s", res.StatusCode, err, body)
+	}
+	action := interopFormAction.FindSubmatch(body)
+	if action == nil || html.UnescapeString(string(action[1])) != sp.ACSURL() {
+		t.Fatalf("form action is not our ACS URL %s:\n%s", sp.ACSURL(), body)
+	}
+	form := map[string]string{}
+	for _, m := range interopFormInput.FindAllSubmatch(body, -1) {
+		form[string(m[1])] = html.UnescapeString(string(m[2]))
+	}
+	if form["SAMLResponse"] == "" || form["RelayState"] != relayState {
+		t.Fatalf("form fields = %q\n%s", form, body)
+	}
+	return form["SAMLResponse"], requestID
 }

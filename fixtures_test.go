@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -139,3 +140,23 @@ func (forgetfulStore) SetIfAbsent(context.Context, string, []byte, time.Duration
 	return true, nil
 }
 func (forgetfulStore) Delete(context.Context, string) error { return nil }
+
+// checkFuzzed is the property of the Verify fuzz targets: a mutated
+// response yields no session, or exactly a session the IdP signed (signed
+// holds them by assertion ID).
+func checkFuzzed(t *testing.T, sp *entrasaml.SP, signed map[string]*entrasaml.Session, xml []byte) {
+	s, err := sp.Verify(context.Background(), base64.StdEncoding.EncodeToString(xml), fxRequestID)
+	if err != nil {
+		if s != nil {
+			t.Fatal("session returned with an error")
+		}
+		return
+	}
+	want, ok := signed[s.AssertionID]
+	if !ok {
+		t.Fatalf("session for an assertion the IdP never signed: %+v", s)
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Fatalf("session differs from what the IdP signed:\n got %+v\nwant %+v", s, want)
+	}
+}
