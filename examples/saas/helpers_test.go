@@ -132,6 +132,20 @@ func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 	return do(t, c, req)
 }
 
+// clickLink gets u as a browser following a link on one of the app's own
+// pages does (Sec-Fetch-Site: same-origin): entrasaml's sign-out URL
+// signs out only then.
+func clickLink(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return do(t, c, req)
+}
+
 // postForm posts form to u, as a browser submits a form.
 func postForm(t *testing.T, c *http.Client, u string, form url.Values) (*http.Response, string) {
 	t.Helper()
@@ -246,8 +260,12 @@ func signIn(t *testing.T, c *http.Client, site, signOnURL, account string) strin
 func signOut(t *testing.T, c *http.Client, site, signOnURL string) {
 	t.Helper()
 	u := site + "/saml/logout"
-	for _, want := range []string{signOnURL + "?SAMLRequest=", site + "/saml/logout?SAMLResponse="} {
-		resp, _ := get(t, c, u)
+	for i, want := range []string{signOnURL + "?SAMLRequest=", site + "/saml/logout?SAMLResponse="} {
+		fetch := get
+		if i == 0 {
+			fetch = clickLink // the sign-out link on the customer's own page
+		}
+		resp, _ := fetch(t, c, u)
 		if u = resp.Header.Get("Location"); !isRedirect(resp.StatusCode) || !strings.HasPrefix(u, want) {
 			t.Fatalf("sign-out: %d to %q, want %s…", resp.StatusCode, u, want)
 		}

@@ -146,6 +146,20 @@ func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 	return do(t, c, req)
 }
 
+// clickLink gets u as a browser following a link on one of the app's own
+// pages does (Sec-Fetch-Site: same-origin): entrasaml's sign-out URL
+// signs out only then.
+func clickLink(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return do(t, c, req)
+}
+
 // postForm posts form to u, as a browser submits a form.
 func postForm(t *testing.T, c *http.Client, u string, form url.Values) (*http.Response, string) {
 	t.Helper()
@@ -203,7 +217,7 @@ func requireIdPRedirect(t *testing.T, resp *http.Response, signOnURL string) *en
 // answers at the app's Logout URL, which shows the signed-out page.
 func signOut(t *testing.T, c *http.Client, root string, idp *entratest.IdP) {
 	t.Helper()
-	resp, _ := get(t, c, root+"/saml/logout")
+	resp, _ := clickLink(t, c, root+"/saml/logout")
 	loc := resp.Header.Get("Location")
 	if !isRedirect(resp.StatusCode) || !strings.HasPrefix(loc, idp.SignOnURL()+"?") {
 		t.Fatalf("logout: %d to %q, want the IdP's logout URL %s", resp.StatusCode, loc, idp.SignOnURL())
