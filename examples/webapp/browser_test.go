@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -249,5 +250,48 @@ func browserScenarios(t *testing.T, browserCtx context.Context, a *testApp) {
 			t.Fatalf("after sign-out, / led to %d %s, want the IdP", resp.Status, resp.URL)
 		}
 		waitText(t, ctx, a.idpURL, "Pick an account")
+	})
+
+	t.Run("sign-out link on another site", func(t *testing.T) {
+		t.Parallel()
+		ctx := browsertest.NewTab(t, browserCtx)
+		if resp := signIn(t, ctx, a, "/", "adele"); resp.Status != 200 {
+			t.Fatalf("after sign-in: %d %s", resp.Status, resp.URL)
+		}
+		// A page on another site (the IdP's host, another port) links and
+		// posts a form to the app's sign-out URL.
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte(`<!doctype html><a id="link" href="` + a.root + `/saml/logout">Win a prize</a>` +
+				`<form method="post" action="` + a.root + `/saml/logout"><button id="post">Claim it</button></form>`))
+		}))
+		t.Cleanup(evil.Close)
+		idp, _ := url.Parse(a.idpURL)
+		evilURL := "http://" + idp.Hostname() + ":" + strings.TrimPrefix(evil.URL, "http://127.0.0.1:") + "/"
+		confirmPage := func(button string) {
+			t.Helper()
+			open(t, ctx, evilURL)
+			ev := check[network.EventResponseReceived](t, "click "+button)(chromedp.Run(ctx, chromedp.WaitEvent(network.ResponseReceived,
+				func(ev network.EventResponseReceived) bool { return ev.Type == network.ResourceTypeDocument },
+				chromedp.Click(chromedp.CSS("#"+button)))))
+			if ev.Response.Status != 200 || ev.Response.URL != a.root+"/saml/logout" {
+				t.Fatalf("the other site's %s led to %d %s, want the confirmation page", button, ev.Response.Status, ev.Response.URL)
+			}
+			waitText(t, ctx, a.root+"/saml/logout", "Sign out?")
+		}
+		for _, button := range []string{"link", "post"} {
+			confirmPage(button)
+			if resp := open(t, ctx, a.root+"/"); resp.Status != 200 || !strings.HasPrefix(resp.URL, a.root+"/") {
+				t.Fatalf("after the other site's %s: %d %s, want still signed in", button, resp.Status, resp.URL)
+			}
+		}
+		// The confirmation page's own button (a same-origin POST) signs out,
+		// through the development IdP and back.
+		confirmPage("link")
+		check[chromedp.Void](t, "confirm")(chromedp.Run(ctx, chromedp.Click(chromedp.CSS(`form button`))))
+		waitText(t, ctx, a.root+"/saml/logout?SAMLResponse=", "signed out")
+		if resp := open(t, ctx, a.root+"/"); !strings.HasPrefix(resp.URL, a.idpURL+"/") {
+			t.Fatalf("after confirming, / led to %d %s, want the IdP", resp.Status, resp.URL)
+		}
 	})
 }
