@@ -265,7 +265,7 @@ func verifyCtx(t *testing.T, ctx context.Context, sp *entrasaml.SP, idp *entrate
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = sp.Verify(ctx, resp, tReqID)
+	_, err = sp.Verify(ctx, resp, fxRequestID)
 	return err
 }
 
