@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/entrasaml/entrasaml/internal/page"
 )
 
 // Cookie names. Pending-request cookies are named requestCookiePrefix plus
@@ -302,7 +304,7 @@ func (sp *SP) failStatus(w http.ResponseWriter, r *http.Request, status int, tit
 	}
 	sp.logger.Log(r.Context(), level, "entrasaml: "+strings.ToLower(title), "status", status, "correlation_id", ref,
 		"err", err, "entity_id", sp.entityID, "path", r.URL.Path)
-	writePage(w, status, title, msg, ref, sp.cookiePath)
+	page.Write(w, status, title, msg, ref, sp.cookiePath)
 }
 
 // provisionErr is the error logged when Config.Provision refuses s: err
