@@ -15,10 +15,6 @@ import (
 // top-level GET, which carries SameSite=Lax cookies.
 const logoutCookie = "entrasaml_logout"
 
-// maxIndexed bounds the sessions of one NameID that an IdP-initiated
-// logout can find (see indexSession).
-const maxIndexed = 32
-
 // serveLogout serves the logout URL (BaseURL + "/saml/logout"):
 //
 //   - without SAML parameters (the link a user clicks): when the request
