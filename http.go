@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -16,15 +15,11 @@ import (
 	"github.com/entrasaml/entrasaml/internal/page"
 )
 
-// Cookie names. Pending-request cookies are named requestCookiePrefix plus
-// the request's RelayState token, so sign-ins started in parallel tabs each
-// keep their own.
+// Pending requests: how long a sign-in may take, and how many a browser
+// may have at once.
 const (
-	sessionCookie       = "entrasaml_session"
-	requestCookiePrefix = "entrasaml_req_"
-	legacySuffix        = "_l"
-	pendingTTL          = 10 * time.Minute
-	maxPending          = 8
+	pendingTTL = 10 * time.Minute
+	maxPending = 8
 )
 
 // ServeHTTP serves the SAML endpoints under BaseURL; mount it with
@@ -233,22 +228,6 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }
 
-func (sp *SP) clearCookie(w http.ResponseWriter, name, path string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true,
-		Secure:   sp.secure || !strings.HasSuffix(name, legacySuffix) && strings.HasPrefix(name, requestCookiePrefix),
-		SameSite: sameSiteFor(name)})
-}
-
-func sameSiteFor(name string) http.SameSite {
-	switch {
-	case strings.HasSuffix(name, sessionCookie):
-		return http.SameSiteLaxMode
-	case strings.HasSuffix(name, legacySuffix):
-		return http.SameSiteDefaultMode
-	}
-	return http.SameSiteNoneMode
-}
-
 // isNavigation reports whether r is a top-level page load that can follow
 // a redirect to Entra.
 func isNavigation(r *http.Request) bool {
@@ -332,8 +311,12 @@ func SessionFromContext(ctx context.Context) (*Session, bool) {
 	return s, ok && s != nil
 }
 
-func randomID() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+func (sp *SP) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the metadata URL", r.Method))
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Write(sp.SPMetadata())
 }
