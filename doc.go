@@ -11,6 +11,8 @@
 // checks the Response that Entra posts to the ACS URL and returns a
 // [Session]. Neither touches net/http: the verification core is pure, with
 // one clock (Config.Now) and one place that remembers (Config.Store).
+// Nothing reads the time on its own: [ParseMetadata] judges expiry only
+// at the time given with [CheckExpiry].
 //
 //	sp, err := entrasaml.New(ctx, entrasaml.Config{
 //		EntityID:    "https://acme.vendor.example/saml",
