@@ -20,9 +20,9 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultClockSkew       = 3 * time.Minute
-	DefaultSessionMaxAge   = 8 * time.Hour
-	DefaultMaxResponseSize = 512 << 10 // bytes of base64
+	defaultClockSkew       = 3 * time.Minute
+	defaultSessionMaxAge   = 8 * time.Hour
+	defaultMaxResponseSize = 512 << 10 // bytes of base64
 	DefaultMetadataTimeout = 10 * time.Second
 	MaxMetadataSize        = idpmeta.MaxSize // bytes (4 MiB)
 )
@@ -49,11 +49,11 @@ type Config struct {
 	// [SP.RefreshMetadata]. When both are set, Metadata is the first copy.
 	MetadataURL string
 	// MetadataMaxAge is how old metadata fetched from MetadataURL may get
-	// before a request refreshes it. 0: DefaultMetadataMaxAge (24 h).
+	// before a request refreshes it. 0: 24 hours.
 	MetadataMaxAge time.Duration
 	// MetadataRefreshInterval rate-limits refreshes triggered by a response
 	// signed with a certificate the metadata lacks (as right after an Entra
-	// key rollover). 0: DefaultMetadataRefreshInterval (5 min). Refreshes
+	// key rollover). 0: 5 minutes. Refreshes
 	// run detached from the request (DefaultMetadataTimeout each) and only
 	// those that ran to their end count.
 	MetadataRefreshInterval time.Duration
@@ -75,7 +75,7 @@ type Config struct {
 	// Now is the only clock in the package. nil: time.Now.
 	Now func() time.Time
 	// ClockSkew is the tolerance applied to every time check (Entra sets
-	// NotBefore to the issue instant with no margin). 0: DefaultClockSkew.
+	// NotBefore to the issue instant with no margin). 0: 3 minutes.
 	// Negative values are an error.
 	ClockSkew time.Duration
 	// AllowIdPInitiated accepts unsolicited responses (no InResponseTo),
@@ -92,10 +92,10 @@ type Config struct {
 	// Now, right for one instance only. Several instances behind a load
 	// balancer share one, e.g. package redisstore's, and SessionKeys.
 	Store Store
-	// SessionMaxAge caps Session.ExpiresAt. 0: DefaultSessionMaxAge.
+	// SessionMaxAge caps Session.ExpiresAt. 0: 8 hours.
 	SessionMaxAge time.Duration
 	// MaxResponseSize bounds the SAMLResponse value (base64) accepted by
-	// Verify. 0: DefaultMaxResponseSize.
+	// Verify. 0: 512 KiB.
 	MaxResponseSize int
 	// Key, when set, signs AuthnRequests (RSA-SHA256 over the query string,
 	// as the HTTP-Redirect binding defines); required when the Entra app
@@ -255,29 +255,29 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	case sp.skew < 0:
 		return nil, newErr(ErrConfig, "ClockSkew must not be negative")
 	case sp.skew == 0:
-		sp.skew = DefaultClockSkew
+		sp.skew = defaultClockSkew
 	}
 	switch {
 	case sp.maxAge < 0:
 		return nil, newErr(ErrConfig, "SessionMaxAge must not be negative")
 	case sp.maxAge == 0:
-		sp.maxAge = DefaultSessionMaxAge
+		sp.maxAge = defaultSessionMaxAge
 	}
 	switch {
 	case sp.maxSize < 0:
 		return nil, newErr(ErrConfig, "MaxResponseSize must not be negative")
 	case sp.maxSize == 0:
-		sp.maxSize = DefaultMaxResponseSize
+		sp.maxSize = defaultMaxResponseSize
 	}
 	if sp.store == nil {
 		sp.store = NewMemoryStore(sp.now)
 	}
 	sp.metadataMaxAge, sp.metadataMinInterval = cfg.MetadataMaxAge, cfg.MetadataRefreshInterval
 	if sp.metadataMaxAge <= 0 {
-		sp.metadataMaxAge = DefaultMetadataMaxAge
+		sp.metadataMaxAge = defaultMetadataMaxAge
 	}
 	if sp.metadataMinInterval <= 0 {
-		sp.metadataMinInterval = DefaultMetadataRefreshInterval
+		sp.metadataMinInterval = defaultMetadataRefreshInterval
 	}
 	if sp.logger == nil {
 		sp.logger = slog.Default()
