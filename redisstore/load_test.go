@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -153,15 +154,11 @@ func tally(outs []outcome) map[int]int {
 // countKeys counts the keys under prefix+pattern.
 func countKeys(tb testing.TB, rdb redis.UniversalClient, pattern string) int {
 	tb.Helper()
-	n := 0
-	iter := rdb.Scan(tb.Context(), 0, pattern, 1000).Iterator()
-	for iter.Next(tb.Context()) {
-		n++
-	}
-	if err := iter.Err(); err != nil {
+	found, err := keys(tb.Context(), rdb, pattern)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return n
+	return len(found)
 }
 
 // 500 valid responses, each posted to both instances at once: exactly one
@@ -172,7 +169,7 @@ func TestLoad(t *testing.T) {
 	const n, workers = 500, 32
 	rdb := testClient(t)
 	prefix := testPrefix(t, rdb)
-	ins := newInstances(t, 2, redisStores(t, testOptions, prefix))
+	ins := newInstances(t, 2, redisStores(t, clientsOf(testOptions), redisstore.Options{Prefix: prefix}))
 
 	start := time.Now()
 	batch := signIns(t, ins[0], 1000, n)
@@ -213,7 +210,7 @@ func TestRedisDown(t *testing.T) {
 			DialTimeout: 200 * time.Millisecond, ReadTimeout: time.Second, WriteTimeout: time.Second,
 			DialerRetries: 2, DialerRetryTimeout: 20 * time.Millisecond, MaxRetries: 1}
 	}
-	ins := newInstances(t, 2, redisStores(t, opts, "entrasaml:"))
+	ins := newInstances(t, 2, redisStores(t, clientsOf(opts), redisstore.Options{}))
 	const workers = 8
 	up := signIns(t, ins[0], 2000, 20)
 	during := signIns(t, ins[0], 3000, 40)
