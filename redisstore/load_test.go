@@ -60,9 +60,9 @@ func signIns(tb testing.TB, in *instance, first, n int) []signIn {
 	return out
 }
 
-// post sends s to in's ACS and returns the status and whether a session
-// cookie came back.
-func post(in *instance, s signIn) (int, bool, error) {
+// post sends s to in's ACS and returns the status and the session cookie
+// that came back, if any.
+func post(in *instance, s signIn) (int, *http.Cookie, error) {
 	req, _ := http.NewRequest(http.MethodPost, appBaseURL+"/saml/acs", strings.NewReader(s.form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for _, c := range s.cookies {
@@ -70,15 +70,16 @@ func post(in *instance, s signIn) (int, bool, error) {
 	}
 	resp, err := in.client.Do(req)
 	if err != nil {
-		return 0, false, err
+		return 0, nil, err
 	}
 	resp.Body.Close()
-	return resp.StatusCode, sessionCookie(resp) != nil, nil
+	return resp.StatusCode, sessionCookie(resp), nil
 }
 
 type outcome struct {
 	status  [2]int
 	session [2]bool
+	cookie  [2]*http.Cookie // the session cookie, if any
 }
 
 // accepted counts the instances that started a session.
@@ -107,7 +108,7 @@ func postBoth(tb testing.TB, ins []*instance, batch []signIn, workers int) []out
 				if err != nil {
 					tb.Errorf("post %d to %s: %v", j.i, ins[j.inst].name, err)
 				}
-				out[j.i].status[j.inst], out[j.i].session[j.inst] = status, sess
+				out[j.i].status[j.inst], out[j.i].session[j.inst], out[j.i].cookie[j.inst] = status, sess != nil, sess
 			}
 		})
 	}
@@ -262,7 +263,7 @@ func TestRedisDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st == http.StatusSeeOther && sess {
+		if st == http.StatusSeeOther && sess != nil {
 			break
 		}
 		if st != http.StatusServiceUnavailable || time.Since(recovered) > 10*time.Second {
