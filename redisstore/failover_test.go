@@ -36,7 +36,10 @@ import (
 func TestSentinelFailoverStorm(t *testing.T) {
 	t.Parallel()
 	for _, trigger := range []string{"failover", "kill"} {
-		t.Run(trigger, func(t *testing.T) { testFailoverStorm(t, trigger) })
+		t.Run(trigger, func(t *testing.T) {
+			t.Parallel()
+			testFailoverStorm(t, trigger)
+		})
 	}
 }
 
