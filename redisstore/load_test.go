@@ -164,13 +164,17 @@ func countKeys(tb testing.TB, rdb redis.UniversalClient, pattern string) int {
 
 // 500 valid responses, each posted to both instances at once: exactly one
 // of each pair is accepted, the other is refused as a replay, nothing
-// fails.
+// fails; on each topology.
 func TestLoad(t *testing.T) {
 	t.Parallel()
+	forEachTopology(t, testLoad)
+}
+
+func testLoad(t *testing.T, newClient func(testing.TB) redis.UniversalClient) {
 	const n, workers = 500, 32
-	rdb := testClient(t)
+	rdb := newClient(t)
 	prefix := testPrefix(t, rdb)
-	ins := newInstances(t, 2, redisStores(t, clientsOf(testOptions), redisstore.Options{Prefix: prefix}))
+	ins := newInstances(t, 2, redisStores(t, newClient, redisstore.Options{Prefix: prefix}))
 
 	start := time.Now()
 	batch := signIns(t, ins[0], 1000, n)
