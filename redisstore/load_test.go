@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -195,6 +196,28 @@ func testLoad(t *testing.T, newClient func(testing.TB) redis.UniversalClient) {
 		if got := countKeys(t, rdb, prefix+pattern); got != n {
 			t.Errorf("%d keys %s in Redis, want %d", got, pattern, n)
 		}
+	}
+	// In a Cluster the keys spread over every master (no hash tag pins
+	// them to one slot).
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		perMaster := map[string]int{}
+		err := cc.ForEachMaster(t.Context(), func(ctx context.Context, node *redis.Client) error {
+			found, err := keys(ctx, node, prefix+"*")
+			mu.Lock()
+			perMaster[node.Options().Addr] = len(found)
+			mu.Unlock()
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for addr, k := range perMaster {
+			if k == 0 {
+				t.Errorf("master %s holds none of the %d keys: %v", addr, 2*n, perMaster)
+			}
+		}
+		t.Logf("keys per master: %v", perMaster)
 	}
 }
 
