@@ -153,6 +153,9 @@
 //     replicas survives in practice; only WaitReplicas equal to the number
 //     of replicas makes it certain (at the price of 503s whenever one
 //     replica is down).
+//   - Redis's own min-replicas-to-write narrows the window (a primary
+//     without a recently connected replica refuses writes) but does not
+//     close it: a write accepted just before the switch is still lost.
 //   - In a Cluster the WAIT goes to the master of the key; a master
 //     without replicas can never satisfy it. A key that moves slots during
 //     resharding fails the write (MOVED, 503) rather than being followed.
