@@ -99,7 +99,9 @@ redis-cli --cluster create "${cports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cl
   { cat "$dir/cluster-create.log" >&2; false; }
 wait_for "cluster_state:ok" cluster_ok "${cports[@]}"
 
-# Sentinel: a primary, its replica, one Sentinel (quorum 1).
+# Sentinel: a primary, its replica, one Sentinel (quorum 1). The tests do
+# not fail this set over (they start their own for that): the long
+# down-after keeps a loaded CI machine from failing it over by itself.
 primary=$((base + 11)) replica=$((base + 12)) sentinel=$((base + 19))
 server primary "$primary"
 wait_for "primary $primary" ping "$primary"
@@ -114,7 +116,7 @@ pidfile $dir/sentinel.pid
 logfile $dir/sentinel/redis.log
 dir $dir/sentinel
 sentinel monitor $master 127.0.0.1 $primary 1
-sentinel down-after-milliseconds $master 1000
+sentinel down-after-milliseconds $master 5000
 sentinel failover-timeout $master 5000
 EOF
 redis-server "$dir/sentinel/sentinel.conf" --sentinel

@@ -121,7 +121,7 @@ func theSentinelSet(tb testing.TB) *sentinelSet {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if sharedSentinel == nil {
-		ss, err := startSentinelSet()
+		ss, err := startSentinelSet(5 * time.Second)
 		if err != nil {
 			topologyFailed(tb, "Sentinel set", err)
 		}
@@ -213,8 +213,9 @@ func (ss *sentinelSet) stop() { stopAll(ss.servers) }
 
 // startSentinelSet starts a primary, its replica and a Sentinel, and
 // returns once the Sentinel knows the replica, so that it can fail over.
-// The Sentinel declares a primary down after 1 s without answer.
-func startSentinelSet() (*sentinelSet, error) {
+// The Sentinel declares a primary down after downAfter without answer (too
+// short, and a loaded machine fails over on its own).
+func startSentinelSet(downAfter time.Duration) (*sentinelSet, error) {
 	ss := &sentinelSet{master: "entrasaml"}
 	primary, err := startRedis(0, false)
 	if err != nil {
@@ -238,8 +239,8 @@ func startSentinelSet() (*sentinelSet, error) {
 	}
 	sentinel, err := startServer(&redisServer{sentinel: fmt.Sprintf(
 		"sentinel monitor %[1]s 127.0.0.1 %[2]d 1\n"+
-			"sentinel down-after-milliseconds %[1]s 1000\n"+
-			"sentinel failover-timeout %[1]s 5000\n", ss.master, primary.port)})
+			"sentinel down-after-milliseconds %[1]s %[3]d\n"+
+			"sentinel failover-timeout %[1]s 5000\n", ss.master, primary.port, downAfter.Milliseconds())})
 	if err != nil {
 		return ss, err
 	}
