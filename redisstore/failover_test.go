@@ -25,7 +25,8 @@ import (
 // acknowledged between the failover and the clients' switch to the new
 // primary are lost, sessions and replay-cache entries alike (with
 // WaitReplicas: 0 this test fails, with dozens of sessions lost and
-// responses accepted twice, whenever the storm outlasts the switch). Each
+// responses accepted twice, whenever sign-ins are acknowledged between
+// the promotion of the replica and the switch). Each
 // run uses a Sentinel set of its own, with one replica, so WaitReplicas: 1
 // is every replica.
 //
