@@ -1,54 +1,149 @@
 package entrasaml
 
 import (
+	"net/http"
 	"net/url"
+	"path"
+	"slices"
 	"strings"
 )
 
-// The SP's endpoint paths under BaseURL: the one place each is spelled.
+// The SP's default endpoint paths under BaseURL: the one place each is
+// spelled. Config.ACSPaths, LogoutPath, MetadataPath and LoginPath
+// replace them.
 const (
 	pathACS      = "/saml/acs"      // Entra's Reply URL: responses are posted here
 	pathMetadata = "/saml/metadata" // the SP's own metadata, for Entra's "Upload metadata file"
 	pathLogout   = "/saml/logout"   // sign-out, and Entra's Logout Url
+	pathLogin    = "/saml/login"    // starts sign-in: Entra's Sign on URL
 )
 
-// endpoints are where an SP lives, from one parse of Config.BaseURL.
+// endpointPaths are the SP's endpoint paths relative to BaseURL, as
+// configured; "" or nil means the default.
+type endpointPaths struct {
+	acs                     []string
+	logout, metadata, login string
+}
+
+// endpoints are where an SP lives, from one parse of Config.BaseURL and
+// the endpoint paths.
 type endpoints struct {
-	baseURL string // BaseURL without a trailing slash
-	secure  bool   // BaseURL is https
+	baseURL  string // BaseURL without a trailing slash
+	baseHost string // BaseURL's host[:port], lower-cased
+	secure   bool   // BaseURL is https
 
 	basePath   string // BaseURL's path, "" for an origin
 	cookiePath string // "/" or basePath
-	acsPath    string
-	logoutPath string
 
-	acsURL        string
+	// Paths relative to BaseURL (what ServeHTTP matches after basePath).
+	acsRel                           []string
+	logoutRel, metadataRel, loginRel string
+
+	acsURLs       []string // acsURLs[0] is the default
+	acsURL        string   // acsURLs[0]
+	acsPath       string   // the default ACS's request path
+	logoutPath    string   // request paths: basePath + the relative path
+	loginPath     string
 	logoutURL     string
+	loginURL      string
 	spMetadataURL string
 }
 
 // parseBaseURL checks a BaseURL (an absolute http(s) URL without query,
-// fragment or user info; a path prefix is allowed) and derives the SP's
-// endpoints from it. It fails with ErrConfig.
-func parseBaseURL(raw string) (endpoints, error) {
+// fragment or user info; a path prefix is allowed, but not one that ends
+// with an endpoint path, such as a pasted Reply URL) and derives the SP's
+// endpoints from it and p. It fails with ErrConfig.
+func parseBaseURL(raw string, p endpointPaths) (endpoints, error) {
 	base, err := url.Parse(raw)
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" ||
-		base.RawQuery != "" || base.Fragment != "" || base.User != nil {
+		base.RawQuery != "" || base.ForceQuery || base.Fragment != "" || base.User != nil {
 		return endpoints{}, newErr(ErrConfig, "BaseURL must be an absolute http(s) URL without query or fragment, e.g. https://acme.vendor.example")
 	}
-	ep := endpoints{baseURL: strings.TrimRight(raw, "/"), secure: base.Scheme == "https", basePath: strings.TrimRight(base.Path, "/")}
+	ep := endpoints{baseURL: strings.TrimRight(raw, "/"), baseHost: strings.ToLower(base.Host),
+		secure: base.Scheme == "https", basePath: strings.TrimRight(base.Path, "/")}
 	ep.cookiePath = ep.basePath
 	if ep.cookiePath == "" {
 		ep.cookiePath = "/"
 	}
-	ep.acsPath, ep.logoutPath = ep.basePath+pathACS, ep.basePath+pathLogout
-	ep.acsURL, ep.logoutURL, ep.spMetadataURL = ep.baseURL+pathACS, ep.baseURL+pathLogout, ep.baseURL+pathMetadata
+
+	ep.acsRel = slices.Clone(p.acs)
+	if len(ep.acsRel) == 0 {
+		ep.acsRel = []string{pathACS}
+	}
+	ep.logoutRel, ep.metadataRel, ep.loginRel = cmpOr(p.logout, pathLogout), cmpOr(p.metadata, pathMetadata), cmpOr(p.login, pathLogin)
+	all := append(slices.Clone(ep.acsRel), ep.logoutRel, ep.metadataRel, ep.loginRel)
+	for i, rel := range all {
+		if !validEndpointPath(rel) {
+			return endpoints{}, newErr(ErrConfig, "endpoint path %s must be a clean absolute path without query or fragment, e.g. %s", quote(rel), pathACS)
+		}
+		if slices.Contains(all[:i], rel) {
+			return endpoints{}, newErr(ErrConfig, "endpoint path %s is configured twice", quote(rel))
+		}
+	}
+	// A Reply URL pasted as BaseURL would give .../saml/acs/saml/acs.
+	for _, rel := range append(all, pathACS, pathLogout, pathMetadata, pathLogin) {
+		if ep.basePath == rel || strings.HasSuffix(ep.basePath, rel) {
+			return endpoints{}, newErr(ErrConfig, "BaseURL %s ends with the endpoint path %s: BaseURL is the app's origin "+
+				"(e.g. %s://%s), and the SP appends %s and the other paths itself", quote(raw), rel, base.Scheme, base.Host, ep.acsRel[0])
+		}
+	}
+
+	for _, rel := range ep.acsRel {
+		ep.acsURLs = append(ep.acsURLs, ep.baseURL+rel)
+	}
+	ep.acsURL, ep.acsPath = ep.acsURLs[0], ep.basePath+ep.acsRel[0]
+	ep.logoutPath, ep.loginPath = ep.basePath+ep.logoutRel, ep.basePath+ep.loginRel
+	ep.logoutURL, ep.loginURL, ep.spMetadataURL = ep.baseURL+ep.logoutRel, ep.baseURL+ep.loginRel, ep.baseURL+ep.metadataRel
 	return ep, nil
 }
 
-// ACSURL returns the Assertion Consumer Service URL (Entra's Reply URL):
-// BaseURL + "/saml/acs".
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// validEndpointPath reports whether p can be an endpoint path: absolute,
+// clean, not the root, with no query, fragment or percent-encoding.
+func validEndpointPath(p string) bool {
+	return len(p) > 1 && p[0] == '/' && path.Clean(p) == p && !strings.ContainsAny(p, "?#%\\ ") && isSafePath(p)
+}
+
+// acsIndex returns the index of the ACS URL u among acsURLs, or -1.
+func (ep *endpoints) acsIndex(u string) int { return slices.Index(ep.acsURLs, u) }
+
+// sameHost reports whether r reached the SP under BaseURL's host (or, behind
+// a proxy, with X-Forwarded-Host naming it).
+func (ep *endpoints) sameHost(r *http.Request) bool {
+	if strings.EqualFold(r.Host, ep.baseHost) {
+		return true
+	}
+	fwd, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ",")
+	return fwd != "" && strings.EqualFold(strings.TrimSpace(fwd), ep.baseHost)
+}
+
+// ACSURL returns the default Assertion Consumer Service URL (Entra's Reply
+// URL): BaseURL + the first of Config.ACSPaths, by default "/saml/acs".
+// [SP.EntraSettings] lists them all.
 func (sp *SP) ACSURL() string { return sp.acsURL }
 
-// LogoutURL returns the SP's logout URL: BaseURL + "/saml/logout".
+// LogoutURL returns the SP's logout URL: BaseURL + Config.LogoutPath, by
+// default "/saml/logout".
 func (sp *SP) LogoutURL() string { return sp.logoutURL }
+
+// Paths returns the request paths [SP.ServeHTTP] answers: the ACS paths,
+// the logout, metadata and sign-in paths, each under BaseURL's path. With
+// the default paths, mux.Handle("/saml/", sp) mounts them all; with others,
+// mount each:
+//
+//	for _, p := range sp.Paths() {
+//		mux.Handle(p, sp)
+//	}
+func (sp *SP) Paths() []string {
+	var out []string
+	for _, rel := range append(slices.Clone(sp.acsRel), sp.logoutRel, sp.metadataRel, sp.loginRel) {
+		out = append(out, sp.basePath+rel)
+	}
+	return out
+}

@@ -137,12 +137,6 @@ type Problem struct {
 	Message  string      `json:"message"`
 }
 
-// tenantCertCN is the subject of Entra's tenant-wide token-signing
-// certificates, which the tenant-level metadata lists. An enterprise
-// application signs SAML with its own certificate instead ("Microsoft Azure
-// Federated SSO Certificate", or one the administrator imported).
-const tenantCertCN = "accounts.accesscontrol.windows.net"
-
 // guid matches a tenant id; an Entra URL may name the tenant by a domain
 // name instead, which cannot be compared with the metadata's.
 var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -301,12 +295,8 @@ func (rep *Report) examine(data []byte, now time.Time) {
 		}
 	}
 	if doc != nil && rep.TenantID != "" && len(doc.Certificates) > 0 && !rep.hasCode(ProblemTenantLevel) {
-		tenantLevel := true
-		for _, c := range doc.Certificates {
-			tenantLevel = tenantLevel && strings.EqualFold(c.Subject.CommonName, tenantCertCN)
-		}
-		if tenantLevel {
-			rep.add(SeverityError, ProblemTenantLevel, tenantLevelMessage+fmt.Sprintf(" Its certificates are the tenant's own (CN=%s).", tenantCertCN))
+		if idpmeta.TenantLevel(doc) {
+			rep.add(SeverityError, ProblemTenantLevel, tenantLevelMessage+fmt.Sprintf(" Its certificates are the tenant's own (CN=%s).", idpmeta.TenantCertCN))
 		}
 	}
 }
