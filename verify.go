@@ -206,7 +206,7 @@ type docFacts struct {
 func scan(root *etree.Element) (*docFacts, error) {
 	var (
 		assertions, encrypted, sigs []*etree.Element
-		ids                         []string
+		ids                         = make(map[string]struct{}) // at most maxIDs (parseXML)
 	)
 	var walk func(el *etree.Element) error
 	walk = func(el *etree.Element) error {
@@ -217,12 +217,10 @@ func scan(root *etree.Element) (*docFacts, error) {
 			if a.Space != "" {
 				return newErr(ErrInvalidSignature, "an ID attribute is namespace-qualified")
 			}
-			for _, seen := range ids {
-				if seen == a.Value {
-					return newErr(ErrInvalidSignature, "duplicate ID in the document")
-				}
+			if _, seen := ids[a.Value]; seen {
+				return newErr(ErrInvalidSignature, "duplicate ID in the document")
 			}
-			ids = append(ids, a.Value)
+			ids[a.Value] = struct{}{}
 		}
 		switch el.Tag {
 		case "Assertion":

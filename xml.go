@@ -2,6 +2,7 @@ package entrasaml
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"time"
 
@@ -24,21 +25,56 @@ const (
 	cmBearer      = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 )
 
-// maxDepth bounds element nesting. A SAML response nests about ten deep;
-// anything far beyond that is an attack on the parser or canonicalizer.
-const maxDepth = 48
+// Limits of parseXML. Every input the library reads from the network (the
+// ACS, /saml/logout, metadata, onboarding) is parsed with them, so that the
+// work done for any document the size limits admit is linear in its size:
+// nothing below compares every attribute or ID with every other, and each
+// namespace lookup walks a bounded number of attributes. A document over a
+// limit is refused (ErrMalformed, or ErrMetadata for metadata) with a reason
+// naming the limit. Each is far above what Entra or another IdP sends: a
+// response with 5,000 group values has about 5,100 elements, 3 IDs, fewer
+// than 10 attributes on any element and fewer than 30 on any element and
+// its ancestors together.
+const (
+	// maxDepth bounds element nesting. A SAML response nests about ten
+	// deep; anything far beyond that is an attack on the parser or
+	// canonicalizer.
+	maxDepth = 48
+	// maxElements bounds the elements in one document (20,000 group values
+	// in one response, or a metadata aggregate of a few hundred entities).
+	maxElements = 50_000
+	// maxAttrs bounds the attributes (namespace declarations included) of
+	// one element.
+	maxAttrs = 64
+	// maxScopeAttrs bounds the attributes of an element and its ancestors
+	// together: resolving a namespace prefix walks them.
+	maxScopeAttrs = 128
+	// maxNamespaceDecls bounds the namespace declarations in one document
+	// (some IdPs declare two on every AttributeValue).
+	maxNamespaceDecls = 20_000
+	// maxIDs bounds the ID attributes in one document.
+	maxIDs = 4096
+	// maxComments bounds the comments in one document (IdPs send none).
+	maxComments = 1024
+)
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // parseXML parses one XML document strictly: no DTD or entity declarations,
 // no processing instructions but the XML declaration, nothing but
 // whitespace outside the single root element, no duplicate attributes and
-// bounded depth. Any violation is ErrMalformed (or sentinel, for metadata).
+// the limits above. Any violation is ErrMalformed (or sentinel, for
+// metadata). etree's parse is linear in the input (duplicate attributes are
+// preserved, not merged), and the checks after it are too.
 func parseXML(data []byte, sentinel error) (*etree.Element, error) {
 	data = bytes.TrimPrefix(data, utf8BOM)
 	doc := etree.NewDocument()
 	doc.ReadSettings.PreserveDuplicateAttrs = true
+	doc.ReadSettings.MaxDepth = maxDepth + 1
 	if err := doc.ReadFromBytes(data); err != nil {
+		if errors.Is(err, etree.ErrMaxDepth) {
+			return nil, newErr(sentinel, "elements nested deeper than %d (the limit)", maxDepth)
+		}
 		return nil, wrapErr(sentinel, err, "not well-formed XML")
 	}
 	var root *etree.Element
@@ -68,38 +104,95 @@ func parseXML(data []byte, sentinel error) (*etree.Element, error) {
 	if root == nil {
 		return nil, newErr(sentinel, "no root element")
 	}
-	if err := checkTree(root, 1, sentinel); err != nil {
+	c := treeCheck{sentinel: sentinel}
+	if err := c.check(root, 1, 0); err != nil {
 		return nil, err
 	}
 	return root, nil
 }
 
-// checkTree rejects directives, processing instructions, duplicate
-// attributes and excessive depth below el.
-func checkTree(el *etree.Element, depth int, sentinel error) error {
+// treeCheck is parseXML's walk over the parsed tree, with its counts.
+type treeCheck struct {
+	sentinel                         error
+	elements, nsDecls, ids, comments int
+	seen                             map[etree.Attr]struct{} // reused by dupAttr
+}
+
+// check rejects directives, processing instructions, duplicate attributes
+// and any limit exceeded at or below el; scopeAttrs is the number of
+// attributes on el's ancestors.
+func (c *treeCheck) check(el *etree.Element, depth, scopeAttrs int) error {
 	if depth > maxDepth {
-		return newErr(sentinel, "elements nested deeper than %d", maxDepth)
+		return newErr(c.sentinel, "elements nested deeper than %d (the limit)", maxDepth)
 	}
-	for i := range el.Attr {
-		for j := i + 1; j < len(el.Attr); j++ {
-			if el.Attr[i].Space == el.Attr[j].Space && el.Attr[i].Key == el.Attr[j].Key {
-				return newErr(sentinel, "duplicate attribute %q", el.Attr[i].Key)
+	if c.elements++; c.elements > maxElements {
+		return newErr(c.sentinel, "more than %d elements (the limit)", maxElements)
+	}
+	if len(el.Attr) > maxAttrs {
+		return newErr(c.sentinel, "an element has more than %d attributes (the limit)", maxAttrs)
+	}
+	if scopeAttrs += len(el.Attr); scopeAttrs > maxScopeAttrs {
+		return newErr(c.sentinel, "an element and its ancestors have more than %d attributes (the limit)", maxScopeAttrs)
+	}
+	for _, a := range el.Attr {
+		switch {
+		case a.Space == "xmlns" || a.Space == "" && a.Key == "xmlns":
+			if c.nsDecls++; c.nsDecls > maxNamespaceDecls {
+				return newErr(c.sentinel, "more than %d namespace declarations (the limit)", maxNamespaceDecls)
+			}
+		case a.Key == "ID":
+			if c.ids++; c.ids > maxIDs {
+				return newErr(c.sentinel, "more than %d ID attributes (the limit)", maxIDs)
 			}
 		}
+	}
+	if k, dup := c.dupAttr(el.Attr); dup {
+		return newErr(c.sentinel, "duplicate attribute %q", k)
 	}
 	for _, tok := range el.Child {
 		switch t := tok.(type) {
 		case *etree.Element:
-			if err := checkTree(t, depth+1, sentinel); err != nil {
+			if err := c.check(t, depth+1, scopeAttrs); err != nil {
 				return err
 			}
+		case *etree.Comment:
+			if c.comments++; c.comments > maxComments {
+				return newErr(c.sentinel, "more than %d comments (the limit)", maxComments)
+			}
 		case *etree.Directive:
-			return newErr(sentinel, "DTD or entity declaration")
+			return newErr(c.sentinel, "DTD or entity declaration")
 		case *etree.ProcInst:
-			return newErr(sentinel, "processing instruction inside the document")
+			return newErr(c.sentinel, "processing instruction inside the document")
 		}
 	}
 	return nil
+}
+
+// dupAttr reports a repeated (prefix, name) among attrs, in time linear in
+// len(attrs).
+func (c *treeCheck) dupAttr(attrs []etree.Attr) (string, bool) {
+	if len(attrs) <= 8 {
+		for i := range attrs {
+			for j := i + 1; j < len(attrs); j++ {
+				if attrs[i].Space == attrs[j].Space && attrs[i].Key == attrs[j].Key {
+					return attrs[i].Key, true
+				}
+			}
+		}
+		return "", false
+	}
+	if c.seen == nil {
+		c.seen = make(map[etree.Attr]struct{}, maxAttrs)
+	}
+	defer clear(c.seen)
+	for _, a := range attrs {
+		k := etree.Attr{Space: a.Space, Key: a.Key}
+		if _, ok := c.seen[k]; ok {
+			return a.Key, true
+		}
+		c.seen[k] = struct{}{}
+	}
+	return "", false
 }
 
 func isXMLSpace(s string) bool {
