@@ -53,7 +53,13 @@ var shapes = []shape{
 		}},
 	{name: "many IDs", n: 20_000, small: 4097, limit: "more than 4096 ID attributes",
 		body: func(n int) string { return repeat(n, func(i int) string { return fmt.Sprintf(`<x ID="_%d"/>`, i) }) }},
-	{name: "many namespace declarations", n: 20_001, limit: "more than 20000 namespace declarations",
+	{name: "many attributes", n: 257, limit: "more than 16384 attributes",
+		body: func(n int) string {
+			return repeat(n, func(i int) string {
+				return "<x" + repeat(64, func(j int) string { return fmt.Sprintf(` a%d=""`, j) }) + "/>"
+			})
+		}},
+	{name: "many namespace declarations", n: 8193, limit: "more than 8192 namespace declarations",
 		body: func(n int) string { return repeat(n, func(i int) string { return `<x xmlns:p="u"/>` }) }},
 	{name: "many namespace declarations on one element", n: 65, small: 65, limit: "more than 64 attributes",
 		attrs: func(n int) string { return repeat(n, func(i int) string { return fmt.Sprintf(` xmlns:p%d="u"`, i) }) }},

@@ -46,12 +46,16 @@ const (
 	// maxAttrs bounds the attributes (namespace declarations included) of
 	// one element.
 	maxAttrs = 64
+	// maxTotalAttrs bounds the attributes in one document: attributes are
+	// the densest work for the parser (Entra sends about 30 in a
+	// response; IdPs that type every AttributeValue three per value).
+	maxTotalAttrs = 16_384
 	// maxScopeAttrs bounds the attributes of an element and its ancestors
 	// together: resolving a namespace prefix walks them.
 	maxScopeAttrs = 128
 	// maxNamespaceDecls bounds the namespace declarations in one document
 	// (some IdPs declare two on every AttributeValue).
-	maxNamespaceDecls = 20_000
+	maxNamespaceDecls = 8192
 	// maxIDs bounds the ID attributes in one document.
 	maxIDs = 4096
 	// maxComments bounds the comments in one document (IdPs send none).
@@ -64,10 +68,14 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // no processing instructions but the XML declaration, nothing but
 // whitespace outside the single root element, no duplicate attributes and
 // the limits above. Any violation is ErrMalformed (or sentinel, for
-// metadata). etree's parse is linear in the input (duplicate attributes are
-// preserved, not merged), and the checks after it are too.
+// metadata). The counting limits are enforced by prescan, before etree
+// builds anything; etree's parse is linear in the input (duplicate
+// attributes are preserved, not merged), and the checks after it are too.
 func parseXML(data []byte, sentinel error) (*etree.Element, error) {
 	data = bytes.TrimPrefix(data, utf8BOM)
+	if _, err := prescan(data, sentinel); err != nil {
+		return nil, err
+	}
 	doc := etree.NewDocument()
 	doc.ReadSettings.PreserveDuplicateAttrs = true
 	doc.ReadSettings.MaxDepth = maxDepth + 1
@@ -111,40 +119,22 @@ func parseXML(data []byte, sentinel error) (*etree.Element, error) {
 	return root, nil
 }
 
-// treeCheck is parseXML's walk over the parsed tree, with its counts.
+// treeCheck is parseXML's walk over the parsed tree.
 type treeCheck struct {
-	sentinel                         error
-	elements, nsDecls, ids, comments int
-	seen                             map[etree.Attr]struct{} // reused by dupAttr
+	sentinel error
+	seen     map[attrName]struct{} // reused by dupAttr
 }
 
-// check rejects directives, processing instructions, duplicate attributes
-// and any limit exceeded at or below el; scopeAttrs is the number of
+// check rejects directives, processing instructions, duplicate
+// attributes, excessive depth and attributes in scope at or below el
+// (prescan has checked the other limits); scopeAttrs is the number of
 // attributes on el's ancestors.
 func (c *treeCheck) check(el *etree.Element, depth, scopeAttrs int) error {
 	if depth > maxDepth {
 		return newErr(c.sentinel, "elements nested deeper than %d (the limit)", maxDepth)
 	}
-	if c.elements++; c.elements > maxElements {
-		return newErr(c.sentinel, "more than %d elements (the limit)", maxElements)
-	}
-	if len(el.Attr) > maxAttrs {
-		return newErr(c.sentinel, "an element has more than %d attributes (the limit)", maxAttrs)
-	}
 	if scopeAttrs += len(el.Attr); scopeAttrs > maxScopeAttrs {
 		return newErr(c.sentinel, "an element and its ancestors have more than %d attributes (the limit)", maxScopeAttrs)
-	}
-	for _, a := range el.Attr {
-		switch {
-		case a.Space == "xmlns" || a.Space == "" && a.Key == "xmlns":
-			if c.nsDecls++; c.nsDecls > maxNamespaceDecls {
-				return newErr(c.sentinel, "more than %d namespace declarations (the limit)", maxNamespaceDecls)
-			}
-		case a.Key == "ID":
-			if c.ids++; c.ids > maxIDs {
-				return newErr(c.sentinel, "more than %d ID attributes (the limit)", maxIDs)
-			}
-		}
 	}
 	if k, dup := c.dupAttr(el.Attr); dup {
 		return newErr(c.sentinel, "duplicate attribute %q", k)
@@ -154,10 +144,6 @@ func (c *treeCheck) check(el *etree.Element, depth, scopeAttrs int) error {
 		case *etree.Element:
 			if err := c.check(t, depth+1, scopeAttrs); err != nil {
 				return err
-			}
-		case *etree.Comment:
-			if c.comments++; c.comments > maxComments {
-				return newErr(c.sentinel, "more than %d comments (the limit)", maxComments)
 			}
 		case *etree.Directive:
 			return newErr(c.sentinel, "DTD or entity declaration")
@@ -171,7 +157,7 @@ func (c *treeCheck) check(el *etree.Element, depth, scopeAttrs int) error {
 // dupAttr reports a repeated (prefix, name) among attrs, in time linear in
 // len(attrs).
 func (c *treeCheck) dupAttr(attrs []etree.Attr) (string, bool) {
-	if len(attrs) <= 8 {
+	if len(attrs) <= 16 {
 		for i := range attrs {
 			for j := i + 1; j < len(attrs); j++ {
 				if attrs[i].Space == attrs[j].Space && attrs[i].Key == attrs[j].Key {
@@ -182,11 +168,11 @@ func (c *treeCheck) dupAttr(attrs []etree.Attr) (string, bool) {
 		return "", false
 	}
 	if c.seen == nil {
-		c.seen = make(map[etree.Attr]struct{}, maxAttrs)
+		c.seen = make(map[attrName]struct{}, maxAttrs)
 	}
 	defer clear(c.seen)
 	for _, a := range attrs {
-		k := etree.Attr{Space: a.Space, Key: a.Key}
+		k := attrName{a.Space, a.Key}
 		if _, ok := c.seen[k]; ok {
 			return a.Key, true
 		}
@@ -194,6 +180,137 @@ func (c *treeCheck) dupAttr(attrs []etree.Attr) (string, bool) {
 	}
 	return "", false
 }
+
+type attrName struct{ space, key string }
+
+// prescan enforces the counting limits on data in one pass over its bytes,
+// before the parser allocates anything, so that a document over a limit
+// costs no more than reading it. It lexes just enough XML to count start
+// tags, attributes (by their '=' outside quoted values), namespace
+// declarations, ID attributes, comments and nesting in a well-formed
+// document; what is not well-formed it leaves to the parser.
+func prescan(data []byte, sentinel error) (xmlCounts, error) {
+	var c xmlCounts
+	err := c.scan(data, sentinel)
+	return c, err
+}
+
+// xmlCounts is what prescan counts (maxDepth: the deepest nesting).
+type xmlCounts struct {
+	elements, attrs, nsDecls, ids, comments, depth, maxDepth int
+}
+
+func (x *xmlCounts) scan(data []byte, sentinel error) error {
+	n := len(data)
+	for i := 0; i < n; {
+		j := bytes.IndexByte(data[i:], '<')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		if i >= n {
+			break
+		}
+		switch data[i] {
+		case '/':
+			x.depth--
+			k := bytes.IndexByte(data[i:], '>')
+			if k < 0 {
+				return nil
+			}
+			i += k + 1
+			continue
+		case '?':
+			k := bytes.Index(data[i:], []byte("?>"))
+			if k < 0 {
+				return nil
+			}
+			i += k + 2
+			continue
+		case '!':
+			switch {
+			case bytes.HasPrefix(data[i:], []byte("!--")):
+				if x.comments++; x.comments > maxComments {
+					return newErr(sentinel, "more than %d comments (the limit)", maxComments)
+				}
+				k := bytes.Index(data[i+3:], []byte("-->"))
+				if k < 0 {
+					return nil
+				}
+				i += 3 + k + 3
+			case bytes.HasPrefix(data[i:], []byte("![CDATA[")):
+				k := bytes.Index(data[i+8:], []byte("]]>"))
+				if k < 0 {
+					return nil
+				}
+				i += 8 + k + 3
+			default:
+				return newErr(sentinel, "DTD or entity declaration")
+			}
+			continue
+		}
+		// A start tag.
+		if x.elements++; x.elements > maxElements {
+			return newErr(sentinel, "more than %d elements (the limit)", maxElements)
+		}
+		if x.depth++; x.depth > x.maxDepth {
+			x.maxDepth = x.depth
+		}
+		if x.depth > maxDepth {
+			return newErr(sentinel, "elements nested deeper than %d (the limit)", maxDepth)
+		}
+		own := 0
+	tag:
+		for i < n {
+			switch c := data[i]; c {
+			case '"', '\'':
+				k := bytes.IndexByte(data[i+1:], c)
+				if k < 0 {
+					return nil
+				}
+				i += k + 2
+			case '=':
+				if own++; own > maxAttrs {
+					return newErr(sentinel, "an element has more than %d attributes (the limit)", maxAttrs)
+				}
+				if x.attrs++; x.attrs > maxTotalAttrs {
+					return newErr(sentinel, "more than %d attributes (the limit)", maxTotalAttrs)
+				}
+				// The attribute's name: back over spaces, then the name.
+				e := i
+				for e > 0 && isSpaceByte(data[e-1]) {
+					e--
+				}
+				s := e
+				for s > 0 && !isSpaceByte(data[s-1]) && data[s-1] != '"' && data[s-1] != '\'' {
+					s--
+				}
+				switch name := data[s:e]; {
+				case string(name) == "xmlns" || bytes.HasPrefix(name, []byte("xmlns:")):
+					if x.nsDecls++; x.nsDecls > maxNamespaceDecls {
+						return newErr(sentinel, "more than %d namespace declarations (the limit)", maxNamespaceDecls)
+					}
+				case string(name) == "ID":
+					if x.ids++; x.ids > maxIDs {
+						return newErr(sentinel, "more than %d ID attributes (the limit)", maxIDs)
+					}
+				}
+				i++
+			case '>':
+				if data[i-1] == '/' {
+					x.depth--
+				}
+				i++
+				break tag
+			default:
+				i++
+			}
+		}
+	}
+	return nil
+}
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 func isXMLSpace(s string) bool {
 	for i := 0; i < len(s); i++ {
