@@ -40,9 +40,9 @@ const (
 	// deep; anything far beyond that is an attack on the parser or
 	// canonicalizer.
 	maxDepth = 48
-	// maxElements bounds the elements in one document (20,000 group values
-	// in one response, or a metadata aggregate of a few hundred entities).
-	maxElements = 50_000
+	// maxElements bounds the elements in one document (some 29,000 group values
+	// in one response; Entra metadata has about 100).
+	maxElements = 30_000
 	// maxAttrs bounds the attributes (namespace declarations included) of
 	// one element.
 	maxAttrs = 64
