@@ -26,12 +26,11 @@ import (
 // that refuses it.
 type shape struct {
 	name  string
-	n     int                   // repetitions that exceed the limit
-	attrs func(n int) string    // attributes of the root element
-	body  func(n int) string    // content of the root element
-	limit string                // in the refusal's reason
-	small int                   // repetitions that fit in the logout URL's 64 KiB and exceed the limit; 0: none do
-	wrap  func(s string) string // nil: none
+	n     int                // repetitions that exceed the limit
+	attrs func(n int) string // attributes of the root element
+	body  func(n int) string // content of the root element
+	limit string             // in the refusal's reason
+	small int                // repetitions that fit in the logout URL's 64 KiB and exceed the limit; 0: none do
 }
 
 func repeat(n int, f func(i int) string) string {
