@@ -29,37 +29,38 @@ const worstBudget = entrasaml.DefaultMaxResponseSize/4*3 - 1024
 // as fit) into the Response envelope b.
 var worstShapes = []struct {
 	name string
-	fill func(b *bytes.Buffer)
+	fill func(b *bytes.Buffer, budget int)
 }{
 	// 64 attributes (the per-element limit) on elements, 16,384 in all
 	// (the limit, less the envelope's), each seen by the duplicate check.
-	{"attributes", func(b *bytes.Buffer) {
-		for i := 0; i < 16_384/64-1 && b.Len() < worstBudget-400; i++ {
+	{"attributes", func(b *bytes.Buffer, budget int) {
+		for i := 0; i < 16_384/64-1 && b.Len() < budget-400; i++ {
 			b.WriteString("<x")
 			for j := range 64 {
 				fmt.Fprintf(b, " a%d=\"\"", j)
 			}
 			b.WriteString("/>")
 		}
-		fillText(b)
+		fillText(b, budget)
 	}},
 	// 4,096 IDs (the limit), each checked for uniqueness, and filler.
-	{"ids", func(b *bytes.Buffer) {
+	{"ids", func(b *bytes.Buffer, budget int) {
 		for i := range 4096 - 1 {
 			fmt.Fprintf(b, `<x ID="_%080d"/>`, i)
 		}
-		fillElements(b, 30_000-4096-8)
+		fillElements(b, budget, 30_000-4096-8)
+		fillText(b, budget)
 	}},
 	// 8,192 namespace declarations (the limit), one per element.
-	{"namespace-decls", func(b *bytes.Buffer) {
-		for i := 0; i < 8192-8 && b.Len() < worstBudget-40; i++ {
+	{"namespace-decls", func(b *bytes.Buffer, budget int) {
+		for i := 0; i < 8192-8 && b.Len() < budget-40; i++ {
 			fmt.Fprintf(b, `<p:x xmlns:p="urn:%d"/>`, i%10)
 		}
-		fillText(b)
+		fillText(b, budget)
 	}},
 	// 128 attributes in scope (the limit) before elements named Signature
 	// in a prefix declared farthest up: each namespace lookup walks them.
-	{"signatures-in-scope", func(b *bytes.Buffer) {
+	{"signatures-in-scope", func(b *bytes.Buffer, budget int) {
 		b.WriteString(`<x xmlns:p="http://www.w3.org/2000/09/xmldsig#"`)
 		for j := range 55 {
 			fmt.Fprintf(b, ` a%d=""`, j)
@@ -69,57 +70,58 @@ var worstShapes = []struct {
 			fmt.Fprintf(b, ` a%d=""`, j)
 		}
 		b.WriteString(">")
-		for i := 0; i < 30_000-8 && b.Len() < worstBudget-30; i++ {
+		for i := 0; i < 30_000-8 && b.Len() < budget-30; i++ {
 			b.WriteString("<p:Signature/>")
 		}
 		b.WriteString("</x></x>")
+		fillText(b, budget)
 	}},
 	// 30,000 elements (the limit, less the envelope's).
-	{"elements", func(b *bytes.Buffer) {
-		fillElements(b, 30_000-8)
-		fillText(b)
+	{"elements", func(b *bytes.Buffer, budget int) {
+		fillElements(b, budget, 30_000-8)
+		fillText(b, budget)
 	}},
 	// Nesting 46 deep below the Response (the limit is 48), over and over.
-	{"deep-nesting", func(b *bytes.Buffer) {
+	{"deep-nesting", func(b *bytes.Buffer, budget int) {
 		open, end := strings.Repeat("<x>", 46), strings.Repeat("</x>", 46)
-		for n := 0; b.Len() < worstBudget-len(open)-len(end) && n < 30_000/46-1; n++ {
+		for n := 0; b.Len() < budget-len(open)-len(end) && n < 30_000/46-1; n++ {
 			b.WriteString(open + end)
 		}
-		fillText(b)
+		fillText(b, budget)
 	}},
 	// One text node filling the input.
-	{"long-text", func(b *bytes.Buffer) { fillText(b) }},
+	{"long-text", fillText},
 	// Text split by 1,024 comments (the limit).
-	{"text-comments", func(b *bytes.Buffer) {
+	{"text-comments", func(b *bytes.Buffer, budget int) {
 		b.WriteString("<x>")
 		for range 1024 {
 			b.WriteString("t<!---->")
 		}
 		b.WriteString("</x>")
-		fillText(b)
+		fillText(b, budget)
 	}},
 }
 
 // fillElements appends up to n empty elements within the budget.
-func fillElements(b *bytes.Buffer, n int) {
-	for i := 0; i < n && b.Len() < worstBudget-4; i++ {
+func fillElements(b *bytes.Buffer, budget, n int) {
+	for i := 0; i < n && b.Len() < budget-4; i++ {
 		b.WriteString("<x/>")
 	}
 }
 
 // fillText fills the budget with character data.
-func fillText(b *bytes.Buffer) {
-	if n := worstBudget - b.Len() - 7; n > 0 {
+func fillText(b *bytes.Buffer, budget int) {
+	if n := budget - b.Len() - 7; n > 0 {
 		b.WriteString("<x>" + strings.Repeat("a", n) + "</x>")
 	}
 }
 
 // worstInput returns the named shape in an unsigned Response, base64.
-func worstInput(fill func(*bytes.Buffer)) string {
+func worstInput(fill func(*bytes.Buffer, int)) string {
 	var b bytes.Buffer
 	b.WriteString(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" Version="2.0" Destination="` + spACSURL + `">` +
 		`<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>`)
-	fill(&b)
+	fill(&b, worstBudget)
 	b.WriteString(`</samlp:Response>`)
 	return base64.StdEncoding.EncodeToString(b.Bytes())
 }
@@ -164,6 +166,50 @@ func BenchmarkWorst(b *testing.B) {
 			}
 			reportPerKB(b, len(in))
 		})
+	}
+}
+
+// BenchmarkWorstMetadata parses Entra's federation metadata and each
+// worst-case shape in an EntityDescriptor just under MaxMetadataSize, with
+// ParseMetadata and Onboard; compare their ns/KB.
+func BenchmarkWorstMetadata(b *testing.B) {
+	ctx := context.Background()
+	for _, f := range []string{"ParseMetadata", "Onboard"} {
+		parse := func(doc []byte) bool {
+			if f == "ParseMetadata" {
+				_, err := entrasaml.ParseMetadata(doc)
+				return err == nil
+			}
+			return entrasaml.Onboard(ctx, entrasaml.OnboardingInput{Metadata: doc}).Ready
+		}
+		b.Run(f+"/valid-entra", func(b *testing.B) {
+			w := setup(b)
+			if !parse(w.metadata) {
+				b.Fatal("the Entra metadata is refused")
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				parse(w.metadata)
+			}
+			reportPerKB(b, len(w.metadata))
+		})
+		for _, s := range worstShapes {
+			b.Run(f+"/"+s.name, func(b *testing.B) {
+				var d bytes.Buffer
+				d.WriteString(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" ID="_m" entityID="https://idp.example/">`)
+				s.fill(&d, entrasaml.MaxMetadataSize-1024)
+				d.WriteString(`</md:EntityDescriptor>`)
+				doc := d.Bytes()
+				if _, err := entrasaml.ParseMetadata(doc); err == nil || strings.Contains(err.Error(), "(the limit)") {
+					b.Fatalf("%s (%d bytes): %v, want a refusal after parsing", s.name, len(doc), err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					parse(doc)
+				}
+				reportPerKB(b, len(doc))
+			})
+		}
 	}
 }
 
