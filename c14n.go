@@ -215,7 +215,10 @@ func (c *canonicalizer) element(el *etree.Element, drop int) (*etree.Element, er
 	slices.SortFunc(sorted, func(x, y canonAttr) int {
 		return cmp.Or(strings.Compare(x.ns, y.ns), strings.Compare(x.a.Key, y.a.Key))
 	})
-	for _, a := range sorted {
+	for i, a := range sorted {
+		if i > 0 && a.ns == sorted[i-1].ns && a.a.Key == sorted[i-1].a.Key {
+			return nil, fmt.Errorf("attribute {%s}%s appears twice on <%s>", a.ns, a.a.Key, el.Tag)
+		}
 		decls = append(decls, a.a)
 	}
 

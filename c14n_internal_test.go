@@ -228,6 +228,7 @@ func TestExcC14NRefuses(t *testing.T) {
 		`<e xmlns:a="http://www.w3.org/2000/xmlns/"/>`,
 		`<a:e/>`,
 		`<e a:k="1"/>`,
+		`<e xmlns:a="urn:x" xmlns:b="urn:x" a:k="1" b:k="2"/>`,
 	} {
 		root, err := parseXML([]byte(doc), ErrMalformed)
 		if err != nil {
