@@ -259,7 +259,7 @@ func (x *xmlCounts) scan(data []byte, sentinel error) error {
 		if x.depth > maxDepth {
 			return newErr(sentinel, "elements nested deeper than %d (the limit)", maxDepth)
 		}
-		own := 0
+		own, from := 0, i // from: where the current attribute's name may start
 	tag:
 		for i < n {
 			switch c := data[i]; c {
@@ -269,6 +269,7 @@ func (x *xmlCounts) scan(data []byte, sentinel error) error {
 					return nil
 				}
 				i += k + 2
+				from = i
 			case '=':
 				if own++; own > maxAttrs {
 					return newErr(sentinel, "an element has more than %d attributes (the limit)", maxAttrs)
@@ -276,17 +277,20 @@ func (x *xmlCounts) scan(data []byte, sentinel error) error {
 				if x.attrs++; x.attrs > maxTotalAttrs {
 					return newErr(sentinel, "more than %d attributes (the limit)", maxTotalAttrs)
 				}
-				// The attribute's name: back over spaces, then the name.
+				// The attribute's name: back over spaces, then the name,
+				// never before the end of the previous attribute (so the
+				// bytes of a tag are walked back at most once).
 				e := i
-				for e > 0 && isSpaceByte(data[e-1]) {
+				for e > from && isSpaceByte(data[e-1]) {
 					e--
 				}
 				s := e
-				for s > 0 && !isSpaceByte(data[s-1]) && data[s-1] != '"' && data[s-1] != '\'' {
+				for s > from && !isSpaceByte(data[s-1]) {
 					s--
 				}
+				from = i + 1
 				switch name := data[s:e]; {
-				case string(name) == "xmlns" || bytes.HasPrefix(name, []byte("xmlns:")):
+				case string(name) == "xmlns" || len(name) > 6 && bytes.HasPrefix(name, []byte("xmlns:")):
 					if x.nsDecls++; x.nsDecls > maxNamespaceDecls {
 						return newErr(sentinel, "more than %d namespace declarations (the limit)", maxNamespaceDecls)
 					}
