@@ -58,7 +58,7 @@ var shapes = []shape{
 				return "<x" + repeat(64, func(j int) string { return fmt.Sprintf(` a%d=""`, j) }) + "/>"
 			})
 		}},
-	{name: "many namespace declarations", n: 8193, limit: "more than 8192 namespace declarations",
+	{name: "many namespace declarations", n: 12_289, limit: "more than 12288 namespace declarations",
 		body: func(n int) string { return repeat(n, func(i int) string { return `<x xmlns:p="u"/>` }) }},
 	{name: "many namespace declarations on one element", n: 65, small: 65, limit: "more than 64 attributes",
 		attrs: func(n int) string { return repeat(n, func(i int) string { return fmt.Sprintf(` xmlns:p%d="u"`, i) }) }},

@@ -48,14 +48,16 @@ const (
 	maxAttrs = 64
 	// maxTotalAttrs bounds the attributes in one document: attributes are
 	// the densest work for the parser (Entra sends about 30 in a
-	// response; IdPs that type every AttributeValue three per value).
+	// response; IdPs that type every AttributeValue three per value, so
+	// at most about 5,400 such values, some 1 MB: twice the default
+	// MaxResponseSize).
 	maxTotalAttrs = 16_384
 	// maxScopeAttrs bounds the attributes of an element and its ancestors
 	// together: resolving a namespace prefix walks them.
 	maxScopeAttrs = 128
 	// maxNamespaceDecls bounds the namespace declarations in one document
 	// (some IdPs declare two on every AttributeValue).
-	maxNamespaceDecls = 8192
+	maxNamespaceDecls = 12_288
 	// maxIDs bounds the ID attributes in one document.
 	maxIDs = 4096
 	// maxComments bounds the comments in one document (IdPs send none).
