@@ -378,6 +378,13 @@ func fetchMetadata(ctx context.Context, client *http.Client, u string) ([]byte, 
 	return data, nil
 }
 
+// ACSURL returns the Assertion Consumer Service URL (Entra's Reply URL):
+// BaseURL + "/saml/acs".
+func (sp *SP) ACSURL() string { return sp.acsURL }
+
+// LogoutURL returns the SP's logout URL: BaseURL + "/saml/logout".
+func (sp *SP) LogoutURL() string { return sp.logoutURL }
+
 // EntityID returns the SP's Identifier (Entity ID).
 func (sp *SP) EntityID() string { return sp.entityID }
 
