@@ -122,28 +122,3 @@ func (ep *endpoints) sameHost(r *http.Request) bool {
 	fwd, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ",")
 	return fwd != "" && strings.EqualFold(strings.TrimSpace(fwd), ep.baseHost)
 }
-
-// ACSURL returns the default Assertion Consumer Service URL (Entra's Reply
-// URL): BaseURL + the first of Config.ACSPaths, by default "/saml/acs".
-// [SP.EntraSettings] lists them all.
-func (sp *SP) ACSURL() string { return sp.acsURL }
-
-// LogoutURL returns the SP's logout URL: BaseURL + Config.LogoutPath, by
-// default "/saml/logout".
-func (sp *SP) LogoutURL() string { return sp.logoutURL }
-
-// Paths returns the request paths [SP.ServeHTTP] answers: the ACS paths,
-// the logout, metadata and sign-in paths, each under BaseURL's path. With
-// the default paths, mux.Handle("/saml/", sp) mounts them all; with others,
-// mount each:
-//
-//	for _, p := range sp.Paths() {
-//		mux.Handle(p, sp)
-//	}
-func (sp *SP) Paths() []string {
-	var out []string
-	for _, rel := range append(slices.Clone(sp.acsRel), sp.logoutRel, sp.metadataRel, sp.loginRel) {
-		out = append(out, sp.basePath+rel)
-	}
-	return out
-}

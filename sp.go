@@ -22,7 +22,7 @@ import (
 const (
 	defaultClockSkew       = 3 * time.Minute
 	defaultSessionMaxAge   = 8 * time.Hour
-	defaultMaxResponseSize = 512 << 10 // bytes of base64
+	DefaultMaxResponseSize = 512 << 10 // bytes of base64: Config.MaxResponseSize when 0
 	DefaultMetadataTimeout = 10 * time.Second
 	MaxMetadataSize        = idpmeta.MaxSize // bytes (4 MiB)
 )
@@ -118,7 +118,7 @@ type Config struct {
 	// SessionMaxAge caps Session.ExpiresAt. 0: 8 hours.
 	SessionMaxAge time.Duration
 	// MaxResponseSize bounds the SAMLResponse value (base64) accepted by
-	// Verify. 0: 512 KiB.
+	// Verify. 0: DefaultMaxResponseSize (512 KiB).
 	MaxResponseSize int
 	// Key, when set, signs AuthnRequests (RSA-SHA256 over the query string,
 	// as the HTTP-Redirect binding defines); required when the Entra app
@@ -294,7 +294,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	case sp.maxSize < 0:
 		return nil, newErr(ErrConfig, "MaxResponseSize must not be negative")
 	case sp.maxSize == 0:
-		sp.maxSize = defaultMaxResponseSize
+		sp.maxSize = DefaultMaxResponseSize
 	}
 	if sp.store == nil {
 		sp.store = NewMemoryStore(sp.now)
@@ -410,6 +410,31 @@ func fetchMetadata(ctx context.Context, client *http.Client, u string) ([]byte, 
 		return nil, &Error{Err: ErrMetadata, Reason: fe.Reason, cause: fe.Cause, large: fe.TooLarge}
 	}
 	return data, nil
+}
+
+// ACSURL returns the default Assertion Consumer Service URL (Entra's Reply
+// URL): BaseURL + the first of Config.ACSPaths, by default "/saml/acs".
+// [SP.EntraSettings] lists them all.
+func (sp *SP) ACSURL() string { return sp.acsURL }
+
+// LogoutURL returns the SP's logout URL: BaseURL + Config.LogoutPath, by
+// default "/saml/logout".
+func (sp *SP) LogoutURL() string { return sp.logoutURL }
+
+// Paths returns the request paths [SP.ServeHTTP] answers: the ACS paths,
+// the logout, metadata and sign-in paths, each under BaseURL's path. With
+// the default paths, mux.Handle("/saml/", sp) mounts them all; with others,
+// mount each:
+//
+//	for _, p := range sp.Paths() {
+//		mux.Handle(p, sp)
+//	}
+func (sp *SP) Paths() []string {
+	var out []string
+	for _, rel := range append(slices.Clone(sp.acsRel), sp.logoutRel, sp.metadataRel, sp.loginRel) {
+		out = append(out, sp.basePath+rel)
+	}
+	return out
 }
 
 // EntityID returns the SP's Identifier (Entity ID).
