@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // testSessionSP returns an SP with the default MemoryStore, its clock at now.
@@ -186,6 +187,13 @@ func sessionRows() map[string]*Session {
 	}
 	rows["empty attributes"] = &Session{NameID: "n", Attributes: map[string][]string{}}
 	return rows
+}
+
+func TestSessionSizes(t *testing.T) {
+	t.Parallel()
+	if unsafe.Sizeof(uintptr(0)) == 8 && (unsafe.Sizeof("") != stringBytes || unsafe.Sizeof([]string{}) != sliceBytes || unsafe.Sizeof(Session{}) > sessionStructBytes) {
+		t.Errorf("sizes: string %d, slice %d, Session %d", unsafe.Sizeof(""), unsafe.Sizeof([]string{}), unsafe.Sizeof(Session{}))
+	}
 }
 
 func TestSessionCodecRoundTrip(t *testing.T) {
