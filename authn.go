@@ -63,10 +63,10 @@ func requestID(acs int) string {
 
 // namedACS returns the ACS URL the AuthnRequest with this ID named, or ""
 // when the ID names none of the SP's ACS URLs. IDs without the suffix
-// (requestID(0), or any ID not made by this package) named the default.
+// (requestID(0), or any ID not made by requestID) named the default.
 func (sp *SP) namedACS(requestID string) string {
 	i := 0
-	if len(requestID) > 34 && requestID[0] == '_' && requestID[33] == '_' {
+	if len(requestID) > 34 && requestID[0] == '_' && requestID[33] == '_' && isLowerHex(requestID[1:33]) {
 		n, err := strconv.Atoi(requestID[34:])
 		if err != nil || n <= 0 || n >= len(sp.acsURLs) {
 			return ""
@@ -74,6 +74,15 @@ func (sp *SP) namedACS(requestID string) string {
 		i = n
 	}
 	return sp.acsURLs[i]
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // maxRelayState is the HTTP-Redirect binding's limit (SAML Bindings 3.4.3).
