@@ -51,6 +51,11 @@ type Input struct {
 	// app's Config.Now. nil: expiry is not judged and DaysLeft is 0 (Check
 	// reads no clock of its own).
 	Now func() time.Time
+	// EntityID and BaseURL, when both are set, are the SP's Config values:
+	// the report then carries the settings to type into Entra
+	// (Report.Settings), Sign on URL included, and a BaseURL New would
+	// refuse is an error (ProblemSPConfig).
+	EntityID, BaseURL string
 }
 
 // Report is what [Check] found, for an operator to read and a
@@ -81,6 +86,11 @@ type Report struct {
 	Problems []Problem `json:"problems"`
 	// Metadata is the document examined: Config.Metadata for [entrasaml.New].
 	Metadata []byte `json:"-"`
+	// Settings are what the customer's administrator types into the Entra
+	// application's Basic SAML Configuration (Identifier, Reply URL, Sign
+	// on URL: the SP's sign-in endpoint, Logout URL), from Input.EntityID
+	// and Input.BaseURL with the default paths; nil without them.
+	Settings *entrasaml.EntraSettings `json:"settings,omitempty"`
 }
 
 // Certificate describes one IdP signing certificate as Entra's SAML
@@ -129,6 +139,7 @@ const (
 	ProblemWeakKey             ProblemCode = "weak_key"             // not an RSA key of at least 2048 bits
 	ProblemCertificateExpired  ProblemCode = "certificate_expired"  // expired or not yet valid
 	ProblemCertificateExpiring ProblemCode = "certificate_expiring" // expires within 30 days (warning)
+	ProblemSPConfig            ProblemCode = "sp_config"            // Input.EntityID or BaseURL would fail New
 )
 
 // Problem is one finding of [Check], in plain words.
@@ -175,6 +186,7 @@ func Check(ctx context.Context, in Input) *Report {
 	}
 	rep := &Report{MetadataURL: in.MetadataURL, Certificates: []Certificate{}, Problems: []Problem{}}
 	defer rep.finish()
+	rep.settings(in.EntityID, in.BaseURL)
 	var urlTenant string
 	if in.MetadataURL != "" {
 		var ok bool
