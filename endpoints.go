@@ -1,6 +1,7 @@
 package entrasaml
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -113,12 +114,24 @@ func validEndpointPath(p string) bool {
 // acsIndex returns the index of the ACS URL u among acsURLs, or -1.
 func (ep *endpoints) acsIndex(u string) int { return slices.Index(ep.acsURLs, u) }
 
-// sameHost reports whether r reached the SP under BaseURL's host (or, behind
-// a proxy, with X-Forwarded-Host naming it).
+// sameHost reports whether r reached the SP under BaseURL's host name (or,
+// behind a proxy, with X-Forwarded-Host naming it): then the cookies set
+// on the response reach the ACS. Ports do not matter, since cookies are
+// not bound to one.
 func (ep *endpoints) sameHost(r *http.Request) bool {
-	if strings.EqualFold(r.Host, ep.baseHost) {
+	base := hostname(ep.baseHost)
+	if strings.EqualFold(hostname(r.Host), base) {
 		return true
 	}
 	fwd, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ",")
-	return fwd != "" && strings.EqualFold(strings.TrimSpace(fwd), ep.baseHost)
+	return fwd != "" && strings.EqualFold(hostname(strings.TrimSpace(fwd)), base)
+}
+
+// hostname returns host without its port (and an IPv6 address without
+// brackets).
+func hostname(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 }

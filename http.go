@@ -127,16 +127,16 @@ func (sp *SP) LoadSession(next http.Handler) http.Handler {
 //
 // A cookie set on another host than BaseURL's would never reach the ACS
 // (the app opened as http://127.0.0.1:8080 with BaseURL
-// http://localhost:8080, say). So when the request's Host (or
-// X-Forwarded-Host) is not BaseURL's, StartSignIn first redirects (303) to
-// the sign-in endpoint on BaseURL's origin, which continues from there,
-// and logs both hosts. If the sign-in endpoint again sees another host (a
-// proxy that rewrites Host), it goes on, since the browser is then on
-// BaseURL's origin.
+// http://localhost:8080, say). So when the request's host name (or
+// X-Forwarded-Host's) is not BaseURL's, StartSignIn first redirects (303)
+// to the sign-in endpoint on BaseURL's origin, which continues from there,
+// and logs both hosts (level Debug). If the sign-in endpoint again sees
+// another host (a proxy that rewrites Host), it goes on, since the browser
+// is then on BaseURL's origin.
 func (sp *SP) StartSignIn(w http.ResponseWriter, r *http.Request, returnTo string) {
 	returnTo = safeReturnPath(returnTo)
 	if !sp.sameHost(r) && !(r.URL.Path == sp.loginPath && r.URL.Query().Has(hopParam)) {
-		sp.logger.InfoContext(r.Context(), "entrasaml: the request came to another host than BaseURL's; sending the browser to BaseURL's origin "+
+		sp.logger.DebugContext(r.Context(), "entrasaml: the request came to another host than BaseURL's; sending the browser to BaseURL's origin "+
 			"to sign in, since the sign-in cookie must be set where the response will arrive", "host", r.Host, "base_url_host", sp.baseHost)
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, sp.loginURL+"?"+url.Values{"return": {returnTo}, hopParam: {"1"}}.Encode(), http.StatusSeeOther)

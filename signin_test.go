@@ -65,7 +65,7 @@ func TestHTTPOtherHostThanBaseURL(t *testing.T) {
 	var logs syncBuffer
 	a := newApp(t, false, func(c *entrasaml.Config) {
 		c.BaseURL = strings.Replace(c.BaseURL, "127.0.0.1", "localhost", 1)
-		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	base := a.sp.EntraSettings().SignOnURL[:len(a.sp.EntraSettings().SignOnURL)-len("/saml/login")]
 	c := a.browser(t)
@@ -106,6 +106,13 @@ func TestHTTPOtherHostThanBaseURL(t *testing.T) {
 	a.sp.ServeHTTP(rec, req)
 	if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || !strings.HasPrefix(loc, a.idp.SignOnURL()) {
 		t.Errorf("X-Forwarded-Host: %d to %s, want the IdP", rec.Code, loc)
+	}
+	// Another port of BaseURL's host name gets the same cookies: no detour.
+	rec = httptest.NewRecorder()
+	req = httptest.NewRequest(http.MethodGet, "http://localhost:9/x", nil)
+	a.sp.StartSignIn(rec, req, "/x")
+	if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || !strings.HasPrefix(loc, a.idp.SignOnURL()) {
+		t.Errorf("another port: %d to %s, want the IdP", rec.Code, loc)
 	}
 }
 
