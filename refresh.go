@@ -150,11 +150,5 @@ func (sp *SP) ExpiringCertificates(d time.Duration) []*x509.Certificate {
 }
 
 func (sp *SP) warnExpiring(ctx context.Context, st *idpState, now time.Time) {
-	for _, c := range st.md.Certificates {
-		if c.NotAfter.Before(now.Add(certExpiryWarning)) {
-			sp.logger.WarnContext(ctx, "entrasaml: an IdP signing certificate expires soon; "+
-				"create and activate a new SAML signing certificate in the Entra application",
-				"entity_id", sp.entityID, "subject", c.Subject.String(), "not_after", c.NotAfter.UTC().Format(time.RFC3339))
-		}
-	}
+	sp.certificateEvents(ctx, st, now)
 }
