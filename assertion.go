@@ -16,7 +16,7 @@ func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, respSigne
 		return nil, zero, newErr(ErrMalformed, "Assertion Version is not 2.0")
 	}
 	id := attrValue(a, "ID")
-	if err := sp.checkIssueInstant(a, "Assertion", now); err != nil {
+	if _, err := sp.checkIssueInstant(a, "Assertion", now); err != nil {
 		return nil, zero, err
 	}
 	iss, ok := child(a, nsAssertion, "Issuer")
@@ -251,13 +251,13 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // checkIssueInstant requires el's IssueInstant (what names el in errors)
 // and refuses one further in the future than the clock skew: a message
 // cannot have been issued after now.
-func (sp *SP) checkIssueInstant(el *etree.Element, what string, now time.Time) error {
+func (sp *SP) checkIssueInstant(el *etree.Element, what string, now time.Time) (time.Time, error) {
 	t, ok := parseTime(attrValue(el, "IssueInstant"))
 	if !ok {
-		return newErr(ErrMalformed, "%s IssueInstant is missing or invalid", what)
+		return time.Time{}, newErr(ErrMalformed, "%s IssueInstant is missing or invalid", what)
 	}
 	if now.Add(sp.skew).Before(t) {
-		return newErr(ErrNotYetValid, "%s IssueInstant %s is in the future (now %s, skew %s)", what, stamp(t), stamp(now), sp.skew)
+		return time.Time{}, newErr(ErrNotYetValid, "%s IssueInstant %s is in the future (now %s, skew %s)", what, stamp(t), stamp(now), sp.skew)
 	}
-	return nil
+	return t, nil
 }

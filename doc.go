@@ -93,7 +93,10 @@
 // LogoutRequests (the user signed out of another application) come back to
 // the same URL. A signed LogoutRequest from Entra ends every session of its
 // NameID on every instance; an unsigned one only the session of the browser
-// that carries it, when it matches.
+// that carries it, when it matches. Logout messages must have been issued
+// within Config.ClockSkew, and a signed LogoutRequest is accepted once. A
+// sign-out that does not come from the application's own origin (logout
+// CSRF) gets a confirmation page instead.
 //
 // # Several instances
 //

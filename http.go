@@ -33,7 +33,9 @@ const (
 //     the user was going to.
 //   - GET /saml/metadata: SP metadata to upload to Entra.
 //   - GET or POST /saml/logout: ends the local session (server-side too, so
-//     a copied cookie stops working) and shows a signed-out page.
+//     a copied cookie stops working) and shows a signed-out page, when the
+//     request comes from the application's own origin; otherwise shows a
+//     "Sign out?" page whose button POSTs. Also single logout with Entra.
 //
 // Failures get a short generic page with a correlation id and the status
 // that fits (400 malformed, 403 refused, 405 wrong method, 413 too large,

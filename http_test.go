@@ -311,7 +311,7 @@ func TestHTTPLogoutRevokesCopiedCookie(t *testing.T) {
 
 	// Single logout: the local session ends, then the browser goes to
 	// Entra with a LogoutRequest.
-	resp, body := get(t, c, a.srv.URL+"/saml/logout")
+	resp, body := clickSignOut(t, c, a.srv.URL+"/saml/logout")
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), a.idp.SignOnURL()+"?SAMLRequest=") {
 		t.Fatalf("logout: %d %s", resp.StatusCode, body)
 	}

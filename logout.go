@@ -3,6 +3,8 @@ package entrasaml
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -17,14 +19,18 @@ const maxIndexed = 32
 
 // serveLogout serves the logout URL (BaseURL + "/saml/logout"):
 //
-//   - without SAML parameters (the link a user clicks): ends the local
-//     session (in the Store too, so a copied cookie stops working on every
-//     instance), then, when the IdP metadata lists a logout URL and
-//     Config.LocalLogoutOnly is false, redirects to it with a
-//     LogoutRequest; otherwise shows a signed-out page;
+//   - without SAML parameters (the link a user clicks): when the request
+//     comes from one of the application's own pages (see fromOwnPage),
+//     ends the local session (in the Store too, so a copied cookie stops
+//     working on every instance), then, when the IdP metadata lists a
+//     logout URL and Config.LocalLogoutOnly is false, redirects to it with
+//     a LogoutRequest; otherwise shows a signed-out page. From anywhere
+//     else (another site's link, image or form) it ends nothing and shows
+//     a page asking "Sign out?" whose button POSTs back here;
 //   - GET with SAMLResponse: the IdP's LogoutResponse to that request:
-//     signature checked when it has one, Issuer, Destination, InResponseTo
-//     and status; shows the signed-out page;
+//     signature checked when it has one, Issuer, Destination,
+//     IssueInstant within Config.ClockSkew, InResponseTo and status; shows
+//     the signed-out page;
 //   - GET with SAMLRequest: a LogoutRequest from the IdP (the user signed
 //     out of another application): see serveLogoutRequest.
 func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
@@ -39,9 +45,55 @@ func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
 		sp.serveLogoutResponse(w, r)
 	case r.Method == http.MethodGet && q.Has("SAMLRequest"):
 		sp.serveLogoutRequest(w, r)
+	case !sp.fromOwnPage(r):
+		writePage(w, http.StatusOK, "Sign out?", "Do you want to sign out of this application?", "", sp.cookiePath,
+			pageForm{Action: sp.logoutPath, Button: "Sign out"})
 	default:
 		sp.startLogout(w, r)
 	}
+}
+
+// fromOwnPage reports whether a sign-out request without SAML parameters
+// comes from the application's own origin (BaseURL's scheme, host and
+// port), so that another site cannot sign users out (logout CSRF):
+//
+//   - Sec-Fetch-Site, when sent (every current browser), must be
+//     "same-origin", or "none" (typed, bookmarked) for a GET; "same-site"
+//     is refused, since sibling subdomains may belong to other customers;
+//   - Origin, when sent, must be BaseURL's origin ("null" is refused);
+//   - without either, a Referer must be BaseURL's origin;
+//   - with none of the three, a POST is accepted (browsers send Origin on
+//     every cross-site POST, so this is not a browser's cross-site form)
+//     and a GET is not: an old browser whose Referer was suppressed gets
+//     the confirmation page, one click more.
+func (sp *SP) fromOwnPage(r *http.Request) bool {
+	site, origin, referer := r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin"), r.Header.Get("Referer")
+	own := originOf(sp.baseURL)
+	if site != "" && site != "same-origin" && (site != "none" || r.Method == http.MethodPost) {
+		return false
+	}
+	if origin != "" && originOf(origin) != own {
+		return false
+	}
+	switch {
+	case site != "" || origin != "":
+		return true
+	case referer != "":
+		return originOf(referer) == own
+	}
+	return r.Method == http.MethodPost
+}
+
+// originOf returns the origin of an absolute http(s) URL, lower-cased and
+// without a default port; "" for anything else (such as "null").
+func originOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	host = strings.TrimSuffix(host, map[string]string{"http": ":80", "https": ":443"}[scheme])
+	return scheme + "://" + host
 }
 
 func (sp *SP) signedOut(w http.ResponseWriter, msg string) {
@@ -101,12 +153,18 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveLogoutRequest handles a LogoutRequest from the IdP and answers it
-// with a LogoutResponse. A request whose query-string signature verifies
+// with a LogoutResponse. Its IssueInstant must lie within Config.ClockSkew
+// of now (and NotOnOrAfter, when present, must not have passed): a
+// captured URL cannot be played later. A request whose query-string signature verifies
 // with the IdP's certificates ends every session of its NameID (and
 // SessionIndex, when given), on every instance sharing the Store. An
 // unsigned one can only end the session of the browser carrying it, and
 // only when that session is of the same NameID and SessionIndex: a third
-// party can then sign nobody else out. (Entra sends its front-channel
+// party can then sign nobody else out. The ID of a signed request is
+// remembered in the Store until it is too old anyway (namespaced per SP,
+// like the assertion replay cache) and a second use is refused with
+// ErrReplay; an unsigned one is not recorded, since anyone can make a new
+// one. (Entra sends its front-channel
 // LogoutRequests through the user's browser, which carries the session
 // cookie on that top-level GET.)
 func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request) {
@@ -119,6 +177,12 @@ func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		sp.fail(w, r, err)
 		return
+	}
+	if msg.signed {
+		if err := sp.recordLogoutRequest(r.Context(), req); err != nil {
+			sp.fail(w, r, err)
+			return
+		}
 	}
 	s, err := sp.sessionFromRequest(r)
 	if err != nil {

@@ -91,13 +91,40 @@ func logoutRequestXML(issuer, nameID, sessionIndex string) string {
 		time.Now().UTC().Format(time.RFC3339), issuer, nameID, si)
 }
 
+// do sends method to u like a browser would, with the Sec-Fetch-Site,
+// Origin and Referer headers when not empty.
+func do(t *testing.T, c *http.Client, method, u, site, origin, referer string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, nil)
+	req.Header.Set("Accept", "text/html")
+	for k, v := range map[string]string{"Sec-Fetch-Site": site, "Origin": origin, "Referer": referer} {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+// clickSignOut follows the application's own sign-out link, as a browser
+// does (Sec-Fetch-Site: same-origin).
+func clickSignOut(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	return do(t, c, http.MethodGet, u, "same-origin", "", "")
+}
+
 // loginIssuer is the Issuer Entra puts on its LogoutResponse.
 func loginIssuer(a *app) string { return a.idp.LoginURL() + "/" + a.idp.TenantID() + "/" }
 
 func TestSingleLogoutSPInitiated(t *testing.T) {
 	t.Parallel()
 	a, c := signedInApp(t, nil)
-	resp, _ := get(t, c, a.srv.URL+"/saml/logout")
+	resp, _ := clickSignOut(t, c, a.srv.URL+"/saml/logout")
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusSeeOther || loc.Scheme+"://"+loc.Host+loc.Path != a.idp.SignOnURL() {
 		t.Fatalf("logout: %d %s", resp.StatusCode, loc)
@@ -214,7 +241,7 @@ func TestSingleLogoutUnsignedOwnBrowser(t *testing.T) {
 func TestLocalLogoutOnly(t *testing.T) {
 	t.Parallel()
 	a, c := signedInApp(t, func(c *entrasaml.Config) { c.LocalLogoutOnly = true })
-	if resp, body := get(t, c, a.srv.URL+"/saml/logout"); resp.StatusCode != 200 || !strings.Contains(body, "signed out") {
+	if resp, body := clickSignOut(t, c, a.srv.URL+"/saml/logout"); resp.StatusCode != 200 || !strings.Contains(body, "signed out") {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 	if resp, _ := get(t, c, a.srv.URL+"/"); resp.StatusCode != http.StatusSeeOther {
@@ -227,12 +254,12 @@ func TestSingleLogoutRoundTrip(t *testing.T) {
 	t.Parallel()
 	a, c := signedInApp(t, nil)
 	a.idp.SetLogoutURL(a.srv.URL + "/saml/logout")
-	resp, _ := get(t, c, a.srv.URL+"/saml/logout")
+	resp, _ := clickSignOut(t, c, a.srv.URL+"/saml/logout")
 	resp, _ = get(t, c, resp.Header.Get("Location")) // Entra signs out and redirects back
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("IdP: %d", resp.StatusCode)
 	}
-	resp, body := get(t, c, resp.Header.Get("Location"))
+	resp, body := do(t, c, http.MethodGet, resp.Header.Get("Location"), "cross-site", "", "")
 	if resp.StatusCode != 200 || !strings.Contains(body, "and of Microsoft Entra ID") {
 		t.Errorf("back at the SP: %d %s", resp.StatusCode, body)
 	}

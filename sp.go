@@ -53,7 +53,9 @@ type Config struct {
 	MetadataMaxAge time.Duration
 	// MetadataRefreshInterval rate-limits refreshes triggered by a response
 	// signed with a certificate the metadata lacks (as right after an Entra
-	// key rollover). 0: DefaultMetadataRefreshInterval (5 min).
+	// key rollover). 0: DefaultMetadataRefreshInterval (5 min). Refreshes
+	// run detached from the request (DefaultMetadataTimeout each) and only
+	// those that ran to their end count.
 	MetadataRefreshInterval time.Duration
 	// MetadataSigners pins the metadata's own signature: when set, every
 	// metadata document (from Metadata, MetadataURL and each refresh) must

@@ -280,7 +280,7 @@ func scan(root *etree.Element) (*docFacts, error) {
 // returns its InResponseTo. An IssueInstant further in the future than the
 // clock skew is refused, signed or not.
 func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool, now time.Time) (string, error) {
-	if err := sp.checkIssueInstant(resp, "Response", now); err != nil {
+	if _, err := sp.checkIssueInstant(resp, "Response", now); err != nil {
 		return "", err
 	}
 	dest, ok := attr(resp, "Destination")

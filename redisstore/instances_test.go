@@ -273,8 +273,9 @@ func TestTwoInstances(t *testing.T) {
 
 	// Signing out on A ends the session on B, for a copied cookie too.
 	stolen := br.copyOf("/")
-	// (With single logout, A then sends the browser to Entra.)
-	if resp, body := br.do(t, a, http.MethodGet, "/saml/logout", nil); resp.StatusCode != http.StatusSeeOther ||
+	// (With single logout, A then sends the browser to Entra.) A POST: a GET
+	// without a browser's Sec-Fetch-Site header gets a confirmation page.
+	if resp, body := br.do(t, a, http.MethodPost, "/saml/logout", nil); resp.StatusCode != http.StatusSeeOther ||
 		!strings.Contains(resp.Header.Get("Location"), "SAMLRequest=") {
 		t.Fatalf("logout on A: %d %s", resp.StatusCode, body)
 	}

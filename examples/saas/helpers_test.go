@@ -119,8 +119,12 @@ func signIn(t *testing.T, c *http.Client, site, signOnURL, account string) strin
 func signOut(t *testing.T, c *http.Client, site, signOnURL string) {
 	t.Helper()
 	u := site + "/saml/logout"
-	for _, want := range []string{signOnURL + "?SAMLRequest=", site + "/saml/logout?SAMLResponse="} {
-		resp, _ := apptest.Get(t, c, u)
+	for i, want := range []string{signOnURL + "?SAMLRequest=", site + "/saml/logout?SAMLResponse="} {
+		fetch := apptest.Get
+		if i == 0 {
+			fetch = apptest.ClickLink // the sign-out link on the customer's own page
+		}
+		resp, _ := fetch(t, c, u)
 		if u = resp.Header.Get("Location"); !apptest.IsRedirect(resp.StatusCode) || !strings.HasPrefix(u, want) {
 			t.Fatalf("sign-out: %d to %q, want %s…", resp.StatusCode, u, want)
 		}

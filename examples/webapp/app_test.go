@@ -329,7 +329,7 @@ func TestDevIdP(t *testing.T) {
 	if resp, _ := apptest.PostForm(t, b, acs, v); !apptest.IsRedirect(resp.StatusCode) {
 		t.Fatalf("ACS: %d", resp.StatusCode)
 	}
-	resp, page := apptest.Get(t, b, a.root+"/saml/logout")
+	resp, page := apptest.ClickLink(t, b, a.root+"/saml/logout")
 	for i := 0; apptest.IsRedirect(resp.StatusCode) && i < 5; i++ {
 		resp, page = apptest.Get(t, b, resolve(t, resp.Request.URL.String(), resp.Header.Get("Location")))
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -132,5 +134,46 @@ func browserScenarios(t *testing.T, browserCtx context.Context, a *testApp) {
 			t.Fatalf("after sign-out, / led to %d %s, want the IdP", resp.Status, resp.URL)
 		}
 		apptest.WaitText(t, ctx, a.idpURL, "Pick an account")
+	})
+
+	t.Run("sign-out link on another site", func(t *testing.T) {
+		t.Parallel()
+		ctx := apptest.NewTab(t, browserCtx)
+		if resp := signIn(t, ctx, a, "/", "adele"); resp.Status != 200 {
+			t.Fatalf("after sign-in: %d %s", resp.Status, resp.URL)
+		}
+		// A page on another site (the IdP's host, another port) links and
+		// posts a form to the app's sign-out URL.
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte(`<!doctype html><a id="link" href="` + a.root + `/saml/logout">Win a prize</a>` +
+				`<form method="post" action="` + a.root + `/saml/logout"><button id="post">Claim it</button></form>`))
+		}))
+		t.Cleanup(evil.Close)
+		idp, _ := url.Parse(a.idpURL)
+		evilURL := "http://" + idp.Hostname() + ":" + strings.TrimPrefix(evil.URL, "http://127.0.0.1:") + "/"
+		confirmPage := func(button string) {
+			t.Helper()
+			apptest.Open(t, ctx, evilURL)
+			resp := apptest.ClickForDocument(t, ctx, "#"+button, a.root+"/saml/logout")
+			if resp.Status != 200 || resp.URL != a.root+"/saml/logout" {
+				t.Fatalf("the other site's %s led to %d %s, want the confirmation page", button, resp.Status, resp.URL)
+			}
+			apptest.WaitText(t, ctx, a.root+"/saml/logout", "Sign out?")
+		}
+		for _, button := range []string{"link", "post"} {
+			confirmPage(button)
+			if resp := apptest.Open(t, ctx, a.root+"/"); resp.Status != 200 || !strings.HasPrefix(resp.URL, a.root+"/") {
+				t.Fatalf("after the other site's %s: %d %s, want still signed in", button, resp.Status, resp.URL)
+			}
+		}
+		// The confirmation page's own button (a same-origin POST) signs out,
+		// through the development IdP and back.
+		confirmPage("link")
+		apptest.Run(t, ctx, "confirm", chromedp.Click(chromedp.CSS(`form button`)))
+		apptest.WaitText(t, ctx, a.root+"/", "signed out")
+		if resp := apptest.Open(t, ctx, a.root+"/"); !strings.HasPrefix(resp.URL, a.idpURL+"/") {
+			t.Fatalf("after confirming, / led to %d %s, want the IdP", resp.Status, resp.URL)
+		}
 	})
 }

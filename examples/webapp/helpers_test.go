@@ -138,7 +138,7 @@ func requireIdPRedirect(t *testing.T, resp *http.Response, signOnURL string) *en
 // answers at the app's Logout URL, which shows the signed-out page.
 func signOut(t *testing.T, c *http.Client, root string, idp *entratest.IdP) {
 	t.Helper()
-	resp, body := apptest.Get(t, c, root+"/saml/logout")
+	resp, body := apptest.ClickLink(t, c, root+"/saml/logout")
 	if resp.StatusCode == http.StatusOK { // a confirmation page: submit it
 		action, v := apptest.Form(t, body)
 		resp, _ = apptest.PostForm(t, c, resolve(t, root+"/saml/logout", action), v)

@@ -124,6 +124,20 @@ func Get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 	return Do(t, c, req)
 }
 
+// ClickLink gets u as a browser following a link on one of the app's own
+// pages does (Sec-Fetch-Site: same-origin): entrasaml's sign-out URL signs
+// out at once only then, and asks for confirmation otherwise.
+func ClickLink(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return Do(t, c, req)
+}
+
 // PostForm posts form to u, as a browser submits a form.
 func PostForm(t *testing.T, c *http.Client, u string, form url.Values) (*http.Response, string) {
 	t.Helper()
