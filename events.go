@@ -171,20 +171,65 @@ func ReasonCode(err error) string {
 	return ReasonUnknown
 }
 
-type eventKey struct{}
-
-// startEvent begins the event of an HTTP request: it returns r with the
-// event in its context, where failStatus and noteEvent find it, and the
-// function that reports it when the handler is done.
-func (sp *SP) startEvent(r *http.Request, kind EventKind, flow string) (*http.Request, func()) {
-	ev := &Event{Kind: kind, EntityID: sp.entityID, Time: sp.now(), Flow: flow}
+// startRefreshEvent begins the event of a metadata refresh that mode
+// started, and returns the function that reports its outcome.
+func (sp *SP) startRefreshEvent(ctx context.Context, mode refreshMode) func(error) {
+	ev := &Event{Kind: EventMetadataRefresh, EntityID: sp.entityID, Time: sp.now(), Trigger: "explicit"}
+	switch mode {
+	case refreshStale:
+		ev.Trigger = "stale"
+	case refreshUnknownSigner:
+		ev.Trigger = "unknown_signer"
+	}
 	start := time.Now()
-	ctx := context.WithValue(r.Context(), eventKey{}, ev)
-	return r.WithContext(ctx), func() {
-		ev.Duration = time.Since(start)
+	return func(err error) {
+		ev.Duration, ev.Err = time.Since(start), err
 		sp.emit(ctx, ev)
 	}
 }
+
+type eventKey struct{}
+
+// startEvent begins the event of an HTTP request: it returns w, which
+// records the status, and r with the event in its context, where
+// failStatus and noteFailure find it, and the function that reports the
+// event when the handler is done.
+func (sp *SP) startEvent(w http.ResponseWriter, r *http.Request, kind EventKind, flow string) (http.ResponseWriter, *http.Request, func()) {
+	ev := &Event{Kind: kind, EntityID: sp.entityID, Time: sp.now(), Flow: flow}
+	start := time.Now()
+	ctx := context.WithValue(r.Context(), eventKey{}, ev)
+	sw := &statusWriter{ResponseWriter: w}
+	return sw, r.WithContext(ctx), func() {
+		ev.Duration = time.Since(start)
+		if ev.HTTPStatus == 0 {
+			ev.HTTPStatus = sw.status
+		}
+		sp.emit(ctx, ev)
+	}
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // eventOf returns the event r is serving, or nil.
 func eventOf(r *http.Request) *Event {

@@ -165,7 +165,7 @@ func (sp *SP) pendingRequests(r *http.Request) []pendingRequest {
 }
 
 func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
-	r, done := sp.startEvent(r, EventSignIn, "")
+	w, r, done := sp.startEvent(w, r, EventSignIn, "")
 	defer done()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -229,7 +229,7 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 		sp.fail(w, r, err)
 		return
 	}
-	eventOf(r).Session, eventOf(r).HTTPStatus = s, http.StatusSeeOther
+	eventOf(r).Session = s
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }
