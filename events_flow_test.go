@@ -3,7 +3,9 @@ package entrasaml_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,4 +153,22 @@ func TestRefreshEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("stale", "stale", "success", "ok")
+}
+
+// BenchmarkACSRefused posts a validly signed response that answers no
+// request of this browser: the whole verification, then a refusal, its
+// error page and its event (logged to a discarding logger).
+func BenchmarkACSRefused(b *testing.B) {
+	sp := fixtureSP(b, func(c *entrasaml.Config) { c.Store = forgetfulStore{} })
+	body := url.Values{"SAMLResponse": {fixtureB64(b, "response-assertion-signed.xml")}}.Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, fxACS, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		sp.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			b.Fatal(rec.Code)
+		}
+	}
 }

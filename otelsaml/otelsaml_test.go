@@ -235,3 +235,18 @@ func gauge(t *testing.T, got map[string]metricdata.Metrics) map[string]float64 {
 	}
 	return out
 }
+
+// BenchmarkOnEvent is the hook's cost per sign-in event with the SDK.
+func BenchmarkOnEvent(b *testing.B) {
+	m, err := otelsaml.New(sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader())), otelsaml.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := entrasaml.Event{Kind: entrasaml.EventSignIn, Outcome: "failure", Reason: "ErrAudienceMismatch",
+		EntityID: "https://acme.example/saml", Duration: 1500 * time.Microsecond}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.OnEvent(ctx, e)
+	}
+}
