@@ -69,7 +69,11 @@ const (
 // "subject", "thumbprint" (SHA-1, uppercase hex, as Entra shows it),
 // "not_after" and "days_left". Successes are logged at Info, failures and
 // expiring certificates at Warn, failures answered with a 5xx status and
-// expired certificates at Error.
+// expired certificates at Error. The record leaves out Session (personal
+// data); the hook gets it.
+//
+// Events come from the SP's HTTP handlers and its metadata loading:
+// calling [SP.Verify] directly reports none (its caller knows the outcome).
 type Event struct {
 	Kind EventKind
 	// Outcome is OutcomeSuccess or OutcomeFailure, or OutcomeWarning for
