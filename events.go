@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -53,7 +54,8 @@ const (
 	ReasonCertificateExpiring = "CertificateExpiring"
 	ReasonCertificateExpired  = "CertificateExpired"
 	// ReasonUnknown: an error that matches none of the package's
-	// sentinels (this package returns none such; a bug if seen).
+	// sentinels (this package returns none such), or a panic while serving
+	// the request: a bug if seen.
 	ReasonUnknown = "Unknown"
 )
 
@@ -203,12 +205,19 @@ func (sp *SP) startEvent(w http.ResponseWriter, r *http.Request, kind EventKind,
 	start := time.Now()
 	ctx := context.WithValue(r.Context(), eventKey{}, ev)
 	sw := &statusWriter{ResponseWriter: w}
-	return sw, r.WithContext(ctx), func() {
+	return sw, r.WithContext(ctx), func() { // deferred: recover works here
 		ev.Duration = time.Since(start)
 		if ev.HTTPStatus == 0 {
 			ev.HTTPStatus = sw.status
 		}
+		p := recover()
+		if p != nil { // a panic in the handler (say in Config.Provision) is no success
+			ev.Err, ev.Session = fmt.Errorf("entrasaml: panic serving %s: %v", r.URL.Path, p), nil
+		}
 		sp.emit(ctx, ev)
+		if p != nil {
+			panic(p) // on to net/http, which logs it with the stack
+		}
 	}
 }
 

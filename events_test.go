@@ -371,3 +371,30 @@ func TestCertificateEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestEventOnPanic: a handler that panics (here Config.Provision) is a
+// failed sign-in, and the panic goes on to net/http, which drops the
+// connection.
+func TestEventOnPanic(t *testing.T) {
+	t.Parallel()
+	var log eventLog
+	a := newApp(t, false, func(cfg *entrasaml.Config) {
+		log.configure(cfg)
+		cfg.Provision = func(context.Context, *entrasaml.Session) error { panic("accounts table is gone") }
+	})
+	c := a.browser(t)
+	resp, _ := get(t, c, a.srv.URL+"/")
+	acs, form := signIn(t, c, resp)
+	if resp, err := c.PostForm(acs, form); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the ACS answered %d despite the panic", resp.StatusCode)
+	}
+	evs, recs := log.take(t)
+	if len(evs) != 1 || len(recs) != 1 {
+		t.Fatalf("%d events, %d records: %v", len(evs), len(recs), recs)
+	}
+	if e := evs[0]; e.Outcome != entrasaml.OutcomeFailure || e.Reason != entrasaml.ReasonUnknown || e.Session != nil ||
+		!strings.Contains(fmt.Sprint(e.Err), "accounts table is gone") {
+		t.Errorf("event %+v", e)
+	}
+}
