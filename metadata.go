@@ -74,7 +74,10 @@ var entraIssuer = regexp.MustCompile(`^https://sts\.(?:windows\.net|chinacloudap
 // page instead of XML (a wrong URL), SP metadata instead of the IdP's, no
 // HTTP-Redirect sign-on URL, no usable signing certificate (RSA of at least
 // 2048 bits), or every signing certificate expired (judged by time.Now;
-// [New] judges by Config.Now).
+// [New] judges by Config.Now). The XML is held to the same limits as a
+// response (see [SP.Verify]: elements, attributes, namespace declarations,
+// IDs, comments, depth), each refusal naming its limit, so parsing costs
+// time linear in len(data).
 func ParseMetadata(data []byte) (*IdPMetadata, error) {
 	return parseMetadata(data, time.Now())
 }
