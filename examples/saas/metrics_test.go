@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"math"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -63,15 +65,37 @@ func TestMetricsScrape(t *testing.T) {
 	ta := startApp(t)
 	acme, globex := ta.reg.get("acme"), ta.reg.get("globex")
 	site := ta.url("acme", "")
-	signIn(t, apptest.Browser(), site, acme.dev.SignOnURL(), "wile")
+	b := apptest.Browser()
+	signIn(t, b, site, acme.dev.SignOnURL(), "wile")
+	signOut(t, b, site, acme.dev.SignOnURL()) // two logout events: ours, then Entra's LogoutResponse
 	// A response for a sign-in another browser started: refused.
 	_, v := idpForm(t, apptest.Browser(), site, acme.dev.SignOnURL(), "wile")
 	if resp, _ := apptest.PostForm(t, apptest.Browser(), site+"/saml/acs", v); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("a response to another browser's request: %d", resp.StatusCode)
 	}
 
+	// A demo tenant onboarded by its metadata URL, whose metadata is then
+	// refreshed.
+	if resp, page := apptest.PostForm(t, apptest.Browser(), ta.url("", "/operator/demo"), url.Values{"slug": {"initech"}}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("demo tenant: %d\n%s", resp.StatusCode, page)
+	}
+	initech := ta.reg.get("initech")
+	if err := initech.sp.RefreshMetadata(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
 	mfs := scrape(t, ta)
 	acmeID, globexID := acme.sp.EntityID(), globex.sp.EntityID()
+	for _, flow := range []string{"sp_initiated", "logout_response"} {
+		s := series(t, mfs, "entrasaml_logouts_total", dto.MetricType_COUNTER, map[string]string{"customer": acmeID, "flow": flow})
+		if len(s) != 1 || s["success/ok"].GetCounter().GetValue() != 1 {
+			t.Errorf("entrasaml_logouts_total for acme, flow %s: %v", flow, s)
+		}
+	}
+	refreshes := series(t, mfs, "entrasaml_metadata_refreshes_total", dto.MetricType_COUNTER, map[string]string{"customer": initech.sp.EntityID()})
+	if len(refreshes) != 1 || refreshes["success/ok"].GetCounter().GetValue() != 1 {
+		t.Errorf("entrasaml_metadata_refreshes_total for initech: %v", refreshes)
+	}
 	signIns := series(t, mfs, "entrasaml_sign_ins_total", dto.MetricType_COUNTER, map[string]string{"customer": acmeID})
 	if len(signIns) != 2 || signIns["success/ok"].GetCounter().GetValue() != 1 ||
 		signIns["failure/ErrRequestIDMismatch"].GetCounter().GetValue() != 1 {
