@@ -138,6 +138,8 @@ func (sp *SP) serveSignedOut(w http.ResponseWriter, r *http.Request, outcome str
 }
 
 func (sp *SP) startLogout(w http.ResponseWriter, r *http.Request) {
+	w, r, done := sp.startEvent(w, r, EventLogout, "sp_initiated")
+	defer done()
 	s, err := sp.sessionFromRequest(r)
 	if err != nil {
 		sp.failLogout(w, r, err)
@@ -153,7 +155,7 @@ func (sp *SP) startLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	u, id, err := sp.LogoutRequestURL(s)
 	if err != nil {
-		sp.logger.WarnContext(r.Context(), "entrasaml: building the LogoutRequest", "err", err)
+		noteFailure(r, err, 0, "") // signed out here, but not of Entra
 		sp.signedOut(w, "You have signed out of this application.")
 		return
 	}
@@ -164,6 +166,8 @@ func (sp *SP) startLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
+	w, r, done := sp.startEvent(w, r, EventLogout, "logout_response")
+	defer done()
 	msg, err := sp.readRedirectMessage(r.URL.RawQuery, "SAMLResponse")
 	if err != nil {
 		sp.failLogout(w, r, err)
@@ -181,7 +185,7 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 	case errors.As(err, &se):
-		sp.logger.WarnContext(r.Context(), "entrasaml: the IdP reported a failed single logout", "err", err)
+		noteFailure(r, err, 0, "") // the IdP reported a failed single logout
 		outcome = signedOutLocal
 	default:
 		sp.failLogout(w, r, err)
@@ -209,6 +213,8 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
 // LogoutRequests through the user's browser, which carries the session
 // cookie on that top-level GET.)
 func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request) {
+	w, r, done := sp.startEvent(w, r, EventLogout, "idp_initiated")
+	defer done()
 	msg, err := sp.readRedirectMessage(r.URL.RawQuery, "SAMLRequest")
 	if err != nil {
 		sp.failLogout(w, r, err)
