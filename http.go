@@ -31,9 +31,10 @@ const (
 //     response (addressed to this ACS URL, the one its request named), runs
 //     Config.Provision, starts the session and redirects (303) to the path
 //     the user was going to.
-//   - GET /saml/login?return=/path (Config.LoginPath): starts sign-in
-//     ([SP.StartSignIn]) and comes back to the path (same-origin paths
-//     only; anything else becomes "/"). Entra's Sign on URL.
+//   - GET /saml/login?return=/path (Config.LoginPath): a page navigation
+//     starts sign-in ([SP.StartSignIn]) and comes back to the path
+//     (same-origin paths only; anything else becomes "/"); anything else
+//     gets 400. Entra's Sign on URL.
 //   - GET /saml/metadata (Config.MetadataPath): SP metadata to upload to
 //     Entra.
 //   - GET or POST /saml/logout (Config.LogoutPath): when the request comes
@@ -172,12 +173,19 @@ func (sp *SP) StartSignIn(w http.ResponseWriter, r *http.Request, returnTo strin
 // rewrites Host.
 const hopParam = "hop"
 
-// serveLogin serves the sign-in endpoint: GET ?return=/path starts sign-in
-// and comes back to the path.
+// serveLogin serves the sign-in endpoint: GET ?return=/path, a page
+// navigation, starts sign-in and comes back to the path.
 func (sp *SP) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET")
 		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the sign-in URL", r.Method))
+		return
+	}
+	if !isNavigation(r) {
+		// An image or a fetch from another site would only pile up
+		// pending-request cookies.
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "sign-in starts with a page navigation", http.StatusBadRequest)
 		return
 	}
 	sp.StartSignIn(w, r, r.URL.Query().Get("return"))

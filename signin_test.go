@@ -36,6 +36,17 @@ func TestHTTPLoginEndpoint(t *testing.T) {
 			t.Errorf("login%s: %d to %q, want %q: %s", tt.query, resp.StatusCode, resp.Header.Get("Location"), tt.want, body)
 		}
 	}
+	// An image or a fetch (another site's <img src=".../saml/login">) sets
+	// no pending-request cookie.
+	for _, mode := range []string{"no-cors", "cors"} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, a.srv.URL+"/saml/login", nil)
+		req.Header.Set("Sec-Fetch-Mode", mode)
+		a.sp.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest || len(rec.Result().Cookies()) != 0 {
+			t.Errorf("Sec-Fetch-Mode %s: %d, cookies %v", mode, rec.Code, rec.Result().Cookies())
+		}
+	}
 }
 
 // syncBuffer is a log destination for a test's own logger.
