@@ -28,6 +28,9 @@ func (rep *explainReport) explain(err error, f *facts, md *onboard.Report, cfg e
 	}
 	x := finding{Reason: entrasaml.ReasonCode(err), Detail: err.Error()}
 	acs := cfg.BaseURL + "/saml/acs"
+	if len(cfg.ACSPaths) > 0 {
+		acs = cfg.BaseURL + cfg.ACSPaths[0]
+	}
 	switch {
 	case errors.Is(err, entrasaml.ErrAudienceMismatch):
 		x.Check = "identifier"
