@@ -106,9 +106,10 @@ func cmpOr(s, def string) string {
 }
 
 // validEndpointPath reports whether p can be an endpoint path: absolute,
-// clean, not the root, with no query, fragment or percent-encoding.
+// clean, not the root, with no query, fragment, percent-encoding or
+// braces (a ServeMux pattern would read them as a wildcard).
 func validEndpointPath(p string) bool {
-	return len(p) > 1 && p[0] == '/' && path.Clean(p) == p && !strings.ContainsAny(p, "?#%\\ ") && isSafePath(p)
+	return len(p) > 1 && p[0] == '/' && path.Clean(p) == p && !strings.ContainsAny(p, "?#%\\ {}") && isSafePath(p)
 }
 
 // acsIndex returns the index of the ACS URL u among acsURLs, or -1.

@@ -32,6 +32,7 @@ func TestEndpointPathsConfig(t *testing.T) {
 		{"query", func(c *entrasaml.Config) { c.ACSPaths = []string{"/acs?x=1"} }},
 		{"fragment", func(c *entrasaml.Config) { c.MetadataPath = "/md#x" }},
 		{"percent-encoded", func(c *entrasaml.Config) { c.LoginPath = "/sso%2Flogin" }},
+		{"a ServeMux wildcard", func(c *entrasaml.Config) { c.ACSPaths = []string{"/sso/{tenant}/acs"} }},
 		{"two ACS paths alike", func(c *entrasaml.Config) { c.ACSPaths = []string{"/sso/acs", "/sso/acs"} }},
 		{"logout path is an ACS path", func(c *entrasaml.Config) { c.ACSPaths, c.LogoutPath = []string{"/sso"}, "/sso" }},
 		{"AuthnOptions.ACSURL not accepted", func(c *entrasaml.Config) { c.AuthnOptions.ACSURL = fxBaseURL + "/other/acs" }},
