@@ -246,8 +246,6 @@ func readAttributes(a *etree.Element, s *Session) error {
 	return nil
 }
 
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
 // checkIssueInstant requires el's IssueInstant (what names el in errors)
 // and refuses one further in the future than the clock skew: a message
 // cannot have been issued after now.

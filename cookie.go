@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -227,4 +228,39 @@ func (sp *SP) requestCookiePrefix() string {
 		return securePrefix + requestCookiePrefix
 	}
 	return requestCookiePrefix
+}
+
+// Cookie names. Pending-request cookies are named requestCookiePrefix plus
+// the request's RelayState token, so sign-ins started in parallel tabs each
+// keep their own.
+const (
+	sessionCookie       = "entrasaml_session"
+	requestCookiePrefix = "entrasaml_req_"
+	legacySuffix        = "_l"
+)
+
+// clearCookie deletes the cookie name at path, with the attributes it was
+// set with.
+func (sp *SP) clearCookie(w http.ResponseWriter, name, path string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true,
+		Secure:   sp.secure || !strings.HasSuffix(name, legacySuffix) && strings.HasPrefix(name, requestCookiePrefix),
+		SameSite: sameSiteFor(name)})
+}
+
+func sameSiteFor(name string) http.SameSite {
+	switch {
+	case strings.HasSuffix(name, sessionCookie):
+		return http.SameSiteLaxMode
+	case strings.HasSuffix(name, legacySuffix):
+		return http.SameSiteDefaultMode
+	}
+	return http.SameSiteNoneMode
+}
+
+// randomID returns 256 random bits, URL-safe: a session ID or a
+// pending-request token.
+func randomID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }

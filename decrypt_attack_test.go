@@ -7,7 +7,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml/xmlenc"
@@ -26,15 +25,6 @@ func encDoc(t *testing.T, b []byte) *etree.Document {
 		t.Fatal(err)
 	}
 	return doc
-}
-
-func encWrite(t *testing.T, doc *etree.Document) string {
-	t.Helper()
-	b, err := doc.WriteToBytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b64(b)
 }
 
 // find returns the first element with local name tag under el (depth first).
@@ -82,52 +72,6 @@ func encryptedData(doc *etree.Document) *etree.Element { return find(doc.Root(),
 // encryptedKey returns its EncryptedKey (wherever it is).
 func encryptedKey(doc *etree.Document) *etree.Element { return find(doc.Root(), "EncryptedKey") }
 
-// crewjamEncrypted returns a Response (unsigned) whose EncryptedAssertion
-// holds plaintext encrypted by crewjam's xmlenc, an implementation we did
-// not write, to the SP's current key with method.
-func crewjamEncrypted(t *testing.T, plaintext []byte, method xmlenc.BlockCipher) string {
-	t.Helper()
-	cur, _, _ := spEncKeys(t)
-	e := xmlenc.OAEP() // rsa-oaep-mgf1p with a SHA-256 digest, MGF1-SHA1
-	e.BlockCipher = method
-	// A copy: crewjam pads the plaintext in place (append into its spare capacity).
-	ed, err := e.Encrypt(cur.Certificate, bytes.Clone(plaintext), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := etree.NewDocument()
-	resp := doc.CreateElement("samlp:Response")
-	resp.CreateAttr("xmlns:samlp", "urn:oasis:names:tc:SAML:2.0:protocol")
-	resp.CreateAttr("ID", "_r")
-	resp.CreateAttr("Version", "2.0")
-	resp.CreateAttr("IssueInstant", tNow.Format(time.RFC3339))
-	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success")
-	ea := resp.CreateElement("EncryptedAssertion")
-	ea.CreateAttr("xmlns", "urn:oasis:names:tc:SAML:2.0:assertion")
-	ea.AddChild(ed)
-	return encWrite(t, doc)
-}
-
-// signedAssertion returns the signed Assertion of a plain response, as
-// Entra would encrypt it.
-func signedAssertion(t *testing.T) []byte {
-	t.Helper()
-	idp, _ := sharedIdP(t)
-	b, err := idp.ResponseXML(goodResponse())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := find(encDoc(t, b).Root(), "Assertion")
-	doc := etree.NewDocument()
-	doc.SetRoot(a)
-	out, err := doc.WriteToBytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// TestDecryptCrewjam: assertions encrypted by crewjam's xmlenc decrypt,
 // TestDecryptRefused has one row per rule: each response must be refused
 // with want, and never yield a session.
 func TestDecryptRefused(t *testing.T) {
@@ -305,7 +249,7 @@ func TestDecryptRefused(t *testing.T) {
 					r.cfg(c)
 				}
 			})
-			s, err := sp.Verify(context.Background(), form, tReqID)
+			s, err := sp.Verify(context.Background(), form, fxRequestID)
 			if s != nil || !errors.Is(err, r.want) {
 				t.Fatalf("Verify = %v, %v; want %v", s, err, r.want)
 			}
@@ -338,7 +282,7 @@ func TestDecryptNoOracle(t *testing.T) {
 			withDecryption(curKey(t))(c)
 			c.AllowUnsignedCBC = true
 		})
-		_, err := sp.Verify(context.Background(), form, tReqID)
+		_, err := sp.Verify(context.Background(), form, fxRequestID)
 		if !errors.Is(err, entrasaml.ErrDecryption) {
 			t.Fatalf("%s: %v, want ErrDecryption", name, err)
 		}
@@ -350,7 +294,7 @@ func TestDecryptNoOracle(t *testing.T) {
 	}
 	// A wrong key gives the same error.
 	sp := newTestSP(t, idp, withDecryption(other))
-	_, err := sp.Verify(context.Background(), b64(encryptedResponse(t, entratest.SignBoth, entratest.Encryption{})), tReqID)
+	_, err := sp.Verify(context.Background(), b64(encryptedResponse(t, entratest.SignBoth, entratest.Encryption{})), fxRequestID)
 	if err == nil || err.Error() != first {
 		t.Errorf("wrong key: %v, want %q", err, first)
 	}

@@ -91,7 +91,7 @@ func TestDecryptUnsignedKeyTrialsBounded(t *testing.T) {
 			}
 			var tries atomic.Int32
 			sp := newTestSP(t, idp, func(c *entrasaml.Config) { c.DecryptionKeys = countedKeys(&tries, tc.keys...) })
-			s, err := sp.Verify(context.Background(), b64(doc), tReqID)
+			s, err := sp.Verify(context.Background(), b64(doc), fxRequestID)
 			switch {
 			case tc.want == nil && (err != nil || s == nil):
 				t.Fatalf("refused: %v", err)
@@ -117,7 +117,7 @@ func TestDecryptUnsignedKeyTrialsBounded(t *testing.T) {
 	doc, _ = d.WriteToBytes()
 	var tries atomic.Int32
 	sp := newTestSP(t, idp, func(c *entrasaml.Config) { c.DecryptionKeys = countedKeys(&tries, other, old, cur) })
-	if _, err := sp.Verify(context.Background(), b64(doc), tReqID); !errors.Is(err, entrasaml.ErrDecryption) || err.Error() != errDecryptionText(t) {
+	if _, err := sp.Verify(context.Background(), b64(doc), fxRequestID); !errors.Is(err, entrasaml.ErrDecryption) || err.Error() != errDecryptionText(t) {
 		t.Errorf("wrapped for one key, naming another: %v", err)
 	}
 	if n := tries.Load(); n != 1 {
@@ -132,7 +132,7 @@ func errDecryptionText(t *testing.T) string {
 	idp, _ := sharedIdP(t)
 	_, old, _ := spEncKeys(t)
 	doc := encryptedResponse(t, entratest.SignBoth, entratest.Encryption{Method: entratest.AES256GCM})
-	_, err := newTestSP(t, idp, withDecryption(old)).Verify(context.Background(), b64(doc), tReqID)
+	_, err := newTestSP(t, idp, withDecryption(old)).Verify(context.Background(), b64(doc), fxRequestID)
 	if !errors.Is(err, entrasaml.ErrDecryption) {
 		t.Fatalf("reference failure: %v", err)
 	}
@@ -162,7 +162,7 @@ func BenchmarkDecryptUnsignedForeignKey(b *testing.B) {
 			sp := newTestSP(b, idp, func(c *entrasaml.Config) { c.DecryptionKeys = countedKeys(&tries, ks...); c.Store = forgetfulStore{} })
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := sp.Verify(context.Background(), resp, tReqID); !errors.Is(err, entrasaml.ErrDecryption) {
+				if _, err := sp.Verify(context.Background(), resp, fxRequestID); !errors.Is(err, entrasaml.ErrDecryption) {
 					b.Fatal(err)
 				}
 			}

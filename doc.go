@@ -11,6 +11,8 @@
 // checks the Response that Entra posts to the ACS URL and returns a
 // [Session]. Neither touches net/http: the verification core is pure, with
 // one clock (Config.Now) and one place that remembers (Config.Store).
+// Nothing reads the time on its own: [ParseMetadata] judges expiry only
+// at the time given with [CheckExpiry].
 //
 //	sp, err := entrasaml.New(ctx, entrasaml.Config{
 //		EntityID:    "https://acme.vendor.example/saml",
@@ -115,6 +117,20 @@
 // The default [MemoryStore] remembers used assertions in one process. Behind
 // a load balancer, give every instance the same shared Store, or a replay
 // posted to another instance is accepted.
+//
+// # Beside the SP
+//
+// This package is one SP. What builds on it lives beside it, each importing
+// only this package:
+//
+//   - github.com/entrasaml/entrasaml/tenants serves many customers, one SP
+//     each, from one handler tree (routing by host or path prefix).
+//   - github.com/entrasaml/entrasaml/onboard checks a customer's metadata
+//     before it goes into a Config and reports every finding in plain
+//     words; it reads the document with the same reader as [New].
+//   - github.com/entrasaml/entrasaml/redisstore is a [Store] on Redis for
+//     several instances; github.com/entrasaml/entrasaml/storetest checks
+//     any Store.
 //
 // # Testing
 //

@@ -1,15 +1,10 @@
 package entrasaml
 
-import (
-	"net/url"
-	"strings"
-)
-
 // EntraSettings are the values a customer's administrator types into the
 // Entra application's Single sign-on > SAML > "Basic SAML Configuration"
 // for one SP, as data for an onboarding page, an email or an API (JSON
 // field names are stable). They are the values in the SP metadata
-// ([SP.Metadata]), which the administrator may upload instead ("Upload
+// ([SP.SPMetadata]), which the administrator may upload instead ("Upload
 // metadata file"); the Sign on URL is not part of SAML metadata and must be
 // typed in.
 type EntraSettings struct {
@@ -28,10 +23,11 @@ type EntraSettings struct {
 	SignOnURL string `json:"sign_on_url"`
 	// LogoutURL is "Logout Url (Optional)": BaseURL + "/saml/logout".
 	LogoutURL string `json:"logout_url"`
-	// MetadataURL is where the SP serves its metadata: BaseURL +
+	// SPMetadataURL is where the SP serves its own metadata: BaseURL +
 	// "/saml/metadata". Entra cannot fetch it; the administrator may
-	// download it and upload the file instead of typing the values.
-	MetadataURL string `json:"metadata_url"`
+	// download it and upload the file instead of typing the values. (The
+	// IdP's metadata URL is Config.MetadataURL.)
+	SPMetadataURL string `json:"sp_metadata_url"`
 }
 
 // NewEntraSettings returns the settings of the SP that [New] would build
@@ -43,24 +39,23 @@ func NewEntraSettings(entityID, baseURL string) (EntraSettings, error) {
 	if entityID == "" {
 		return EntraSettings{}, newErr(ErrConfig, "EntityID is required")
 	}
-	base, err := url.Parse(baseURL)
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" ||
-		base.RawQuery != "" || base.Fragment != "" || base.User != nil {
-		return EntraSettings{}, newErr(ErrConfig, "BaseURL must be an absolute http(s) URL without query or fragment, e.g. https://acme.vendor.example")
+	ep, err := parseBaseURL(baseURL)
+	if err != nil {
+		return EntraSettings{}, err
 	}
-	return entraSettings(entityID, strings.TrimRight(baseURL, "/")), nil
+	return entraSettings(entityID, ep), nil
 }
 
 // EntraSettings returns what to type into the customer's Entra application
 // for this SP.
-func (sp *SP) EntraSettings() EntraSettings { return entraSettings(sp.entityID, sp.baseURL) }
+func (sp *SP) EntraSettings() EntraSettings { return entraSettings(sp.entityID, sp.endpoints) }
 
-func entraSettings(entityID, base string) EntraSettings {
+func entraSettings(entityID string, ep endpoints) EntraSettings {
 	return EntraSettings{
-		Identifier:  entityID,
-		ReplyURL:    base + "/saml/acs",
-		SignOnURL:   base + "/",
-		LogoutURL:   base + "/saml/logout",
-		MetadataURL: base + "/saml/metadata",
+		Identifier:    entityID,
+		ReplyURL:      ep.acsURL,
+		SignOnURL:     ep.baseURL + "/",
+		LogoutURL:     ep.logoutURL,
+		SPMetadataURL: ep.spMetadataURL,
 	}
 }

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
-// Sentinel errors. Every error returned by [New], [ParseMetadata],
-// [SP.AuthnRequestURL] and [SP.Verify] matches exactly one of them with
-// [errors.Is], except a non-Success SAML status, which is a [*StatusError].
+// Sentinel errors. Every error returned by a function or method of this
+// package matches exactly one of them with [errors.Is], except a
+// non-Success SAML status from [SP.Verify], which is a [*StatusError], and
+// the backend errors a [MemoryStore] returns as a [Store] (the SP wraps
+// every Store error in ErrStore).
 // The concrete type is [*Error], whose Reason says what failed.
 var (
 	// ErrInvalidSignature: no signature, a signature that does not verify,
@@ -47,7 +50,8 @@ var (
 	ErrMalformed = errors.New("entrasaml: malformed SAML message")
 	// ErrMetadata: IdP metadata that cannot be used, or cannot be fetched.
 	ErrMetadata = errors.New("entrasaml: unusable IdP metadata")
-	// ErrConfig: an invalid Config given to New.
+	// ErrConfig: an invalid Config given to New, or a Config.Key that
+	// fails to sign a request.
 	ErrConfig = errors.New("entrasaml: invalid configuration")
 	// ErrNotProvisioned: Config.Provision refused a verified user (no
 	// account in the application, or a deactivated one).
@@ -105,6 +109,30 @@ func newErr(sentinel error, format string, args ...any) *Error {
 func wrapErr(sentinel error, cause error, format string, args ...any) *Error {
 	return &Error{Err: sentinel, Reason: fmt.Sprintf(format, args...), cause: cause}
 }
+
+// reasonOf returns an *Error's Reason, and a cause's message, without the
+// sentinel's text.
+func reasonOf(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	if e.cause != nil {
+		return e.Reason + ": " + e.cause.Error()
+	}
+	return e.Reason
+}
+
+// quote formats a value for an error Reason: quoted, escaped, truncated.
+func quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// stamp formats a time for an error Reason.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // StatusError is returned by [SP.Verify] for a Response whose status is not
 // Success: Entra reports a sign-in failure this way (for example AADSTS50105,

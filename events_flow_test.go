@@ -98,14 +98,14 @@ func TestLogoutEvents(t *testing.T) {
 // trigger and outcome, delivered before RefreshMetadata returns.
 func TestRefreshEvents(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: tNow}
+	clk := &clock{now: fxNow}
 	idp, err := entratest.New(entratest.Options{Key: newKey(t), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ms := newMetadataServer(t, idp)
 	var log eventLog
-	sp := newSP(t, entrasaml.Config{EntityID: tEntityID, BaseURL: tBaseURL, MetadataURL: ms.URL, Now: clk.Now,
+	sp := newSP(t, entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, MetadataURL: ms.URL, Now: clk.Now,
 		Store: forgetfulStore{}}, log.configure)
 	if evs, _ := log.take(t); len(evs) != 0 {
 		t.Fatalf("New: %+v", evs)
@@ -119,7 +119,7 @@ func TestRefreshEvents(t *testing.T) {
 		}
 		e, rec := evs[0], recs[0]
 		if e.Kind != entrasaml.EventMetadataRefresh || e.Trigger != trigger || e.Outcome != outcome || e.Reason != reason ||
-			e.EntityID != tEntityID || e.Duration <= 0 || !e.Time.Equal(clk.Now()) || e.HTTPStatus != 0 {
+			e.EntityID != fxEntityID || e.Duration <= 0 || !e.Time.Equal(clk.Now()) || e.HTTPStatus != 0 {
 			t.Errorf("%s: event %+v", name, e)
 		}
 		if rec["event"] != "metadata_refresh" || rec["trigger"] != trigger || rec["reason"] != reason || rec["url"] != ms.URL {

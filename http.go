@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -12,17 +11,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/entrasaml/entrasaml/internal/page"
 )
 
-// Cookie names. Pending-request cookies are named requestCookiePrefix plus
-// the request's RelayState token, so sign-ins started in parallel tabs each
-// keep their own.
+// Pending requests: how long a sign-in may take, and how many a browser
+// may have at once.
 const (
-	sessionCookie       = "entrasaml_session"
-	requestCookiePrefix = "entrasaml_req_"
-	legacySuffix        = "_l"
-	pendingTTL          = 10 * time.Minute
-	maxPending          = 8
+	pendingTTL = 10 * time.Minute
+	maxPending = 8
 )
 
 // ServeHTTP serves the SAML endpoints under BaseURL; mount it with
@@ -43,11 +40,11 @@ const (
 func (sp *SP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, sp.basePath)
 	switch p {
-	case "/saml/acs":
+	case pathACS:
 		sp.serveACS(w, r)
-	case "/saml/metadata":
+	case pathMetadata:
 		sp.serveMetadata(w, r)
-	case "/saml/logout":
+	case pathLogout:
 		sp.serveLogout(w, r)
 	default:
 		http.NotFound(w, r)
@@ -234,22 +231,6 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }
 
-func (sp *SP) clearCookie(w http.ResponseWriter, name, path string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true,
-		Secure:   sp.secure || !strings.HasSuffix(name, legacySuffix) && strings.HasPrefix(name, requestCookiePrefix),
-		SameSite: sameSiteFor(name)})
-}
-
-func sameSiteFor(name string) http.SameSite {
-	switch {
-	case strings.HasSuffix(name, sessionCookie):
-		return http.SameSiteLaxMode
-	case strings.HasSuffix(name, legacySuffix):
-		return http.SameSiteDefaultMode
-	}
-	return http.SameSiteNoneMode
-}
-
 // isNavigation reports whether r is a top-level page load that can follow
 // a redirect to Entra.
 func isNavigation(r *http.Request) bool {
@@ -307,7 +288,7 @@ func (sp *SP) failStatus(w http.ResponseWriter, r *http.Request, status int, tit
 		sp.logger.Log(r.Context(), level, "entrasaml: "+strings.ToLower(title), "status", status, "correlation_id", ref,
 			"err", err, "entity_id", sp.entityID, "path", r.URL.Path)
 	}
-	writePage(w, status, title, msg, ref, sp.cookiePath)
+	page.Write(w, status, title, msg, ref, sp.cookiePath)
 }
 
 // provisionErr is the error logged when Config.Provision refuses s: err
@@ -335,8 +316,12 @@ func SessionFromContext(ctx context.Context) (*Session, bool) {
 	return s, ok && s != nil
 }
 
-func randomID() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+func (sp *SP) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the metadata URL", r.Method))
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Write(sp.SPMetadata())
 }

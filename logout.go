@@ -6,16 +6,14 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/entrasaml/entrasaml/internal/page"
 )
 
 // logoutCookie remembers, for ten minutes, the ID of the LogoutRequest this
 // browser was sent to Entra with. Entra's LogoutResponse comes back as a
 // top-level GET, which carries SameSite=Lax cookies.
 const logoutCookie = "entrasaml_logout"
-
-// maxIndexed bounds the sessions of one NameID that an IdP-initiated
-// logout can find (see indexSession).
-const maxIndexed = 32
 
 // serveLogout serves the logout URL (BaseURL + "/saml/logout"):
 //
@@ -46,8 +44,8 @@ func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && q.Has("SAMLRequest"):
 		sp.serveLogoutRequest(w, r)
 	case !sp.fromOwnPage(r):
-		writePage(w, http.StatusOK, "Sign out?", "Do you want to sign out of this application?", "", sp.cookiePath,
-			pageForm{Action: sp.logoutPath, Button: "Sign out"})
+		page.Write(w, http.StatusOK, "Sign out?", "Do you want to sign out of this application?", "", sp.cookiePath,
+			page.Form{Action: sp.logoutPath, Button: "Sign out"})
 	default:
 		sp.startLogout(w, r)
 	}
@@ -97,7 +95,7 @@ func originOf(s string) string {
 }
 
 func (sp *SP) signedOut(w http.ResponseWriter, msg string) {
-	writePage(w, http.StatusOK, "You are signed out", msg, "", sp.cookiePath)
+	page.Write(w, http.StatusOK, "You are signed out", msg, "", sp.cookiePath)
 }
 
 func (sp *SP) startLogout(w http.ResponseWriter, r *http.Request) {

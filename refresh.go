@@ -6,13 +6,15 @@ import (
 	"crypto/x509"
 	"sync"
 	"time"
+
+	"github.com/entrasaml/entrasaml/internal/idpmeta"
 )
 
 // Defaults for metadata refresh (Config.MetadataURL only).
 const (
-	DefaultMetadataMaxAge          = 24 * time.Hour
-	DefaultMetadataRefreshInterval = 5 * time.Minute
-	certExpiryWarning              = 30 * 24 * time.Hour
+	defaultMetadataMaxAge          = 24 * time.Hour
+	defaultMetadataRefreshInterval = 5 * time.Minute
+	certExpiryWarning              = idpmeta.ExpiryWarning // 30 days
 )
 
 // refreshTimeout bounds one metadata refresh, which runs detached from the

@@ -23,11 +23,6 @@ const (
 	algRSASHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 	algRSASHA384 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
 	algRSASHA512 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
-
-	algSHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
-	algSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-	algSHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
-	algSHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
 )
 
 // verifySignature verifies sig, the enveloped signature of el, against the

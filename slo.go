@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"io"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -332,17 +331,4 @@ func (sp *SP) recordLogoutRequest(ctx context.Context, req *logoutRequest) error
 		return newErr(ErrReplay, "LogoutRequest %s was already used", quote(req.id))
 	}
 	return nil
-}
-
-// sessionIndexKey is the Store key listing the sessions of one NameID, so
-// that an IdP-initiated logout reaches them on every instance.
-func (sp *SP) sessionIndexKey(nameID string) string {
-	h := sha256.Sum256([]byte(nameID))
-	return sp.indexNS + base64.RawURLEncoding.EncodeToString(h[:16])
-}
-
-// indexLine is one session in a NameID's list: session ID, tab,
-// SessionIndex, tab, expiry (Unix seconds).
-func indexLine(id, sessionIndex string, exp time.Time) string {
-	return id + "\t" + strings.NewReplacer("\n", " ", "\t", " ").Replace(sessionIndex) + "\t" + strconv.FormatInt(exp.Unix(), 10) + "\n"
 }

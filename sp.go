@@ -7,24 +7,24 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"fmt"
-	"io"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/entrasaml/entrasaml/internal/idpmeta"
 )
 
 // Defaults for the zero values of Config.
 const (
-	DefaultClockSkew       = 3 * time.Minute
-	DefaultSessionMaxAge   = 8 * time.Hour
-	DefaultMaxResponseSize = 512 << 10 // bytes of base64
+	defaultClockSkew       = 3 * time.Minute
+	defaultSessionMaxAge   = 8 * time.Hour
+	DefaultMaxResponseSize = 512 << 10 // bytes of base64: Config.MaxResponseSize when 0
 	DefaultMetadataTimeout = 10 * time.Second
-	MaxMetadataSize        = 4 << 20 // bytes
+	MaxMetadataSize        = idpmeta.MaxSize // bytes (4 MiB)
 )
 
 // Config configures an [SP]: one Entra enterprise application (one customer
@@ -49,11 +49,11 @@ type Config struct {
 	// [SP.RefreshMetadata]. When both are set, Metadata is the first copy.
 	MetadataURL string
 	// MetadataMaxAge is how old metadata fetched from MetadataURL may get
-	// before a request refreshes it. 0: DefaultMetadataMaxAge (24 h).
+	// before a request refreshes it. 0: 24 hours.
 	MetadataMaxAge time.Duration
 	// MetadataRefreshInterval rate-limits refreshes triggered by a response
 	// signed with a certificate the metadata lacks (as right after an Entra
-	// key rollover). 0: DefaultMetadataRefreshInterval (5 min). Refreshes
+	// key rollover). 0: 5 minutes. Refreshes
 	// run detached from the request (DefaultMetadataTimeout each) and only
 	// those that ran to their end count.
 	MetadataRefreshInterval time.Duration
@@ -68,13 +68,14 @@ type Config struct {
 	MetadataSigners []string
 	// HTTPClient fetches MetadataURL. nil: a client with a
 	// DefaultMetadataTimeout timeout. When the URL came from a customer
-	// (multi-tenant onboarding), use [PublicOnlyHTTPClient] so that it
+	// (multi-tenant onboarding), use onboard.PublicOnlyHTTPClient (package
+	// github.com/entrasaml/entrasaml/onboard) so that it
 	// cannot reach internal hosts.
 	HTTPClient *http.Client
 	// Now is the only clock in the package. nil: time.Now.
 	Now func() time.Time
 	// ClockSkew is the tolerance applied to every time check (Entra sets
-	// NotBefore to the issue instant with no margin). 0: DefaultClockSkew.
+	// NotBefore to the issue instant with no margin). 0: 3 minutes.
 	// Negative values are an error.
 	ClockSkew time.Duration
 	// AllowIdPInitiated accepts unsolicited responses (no InResponseTo),
@@ -91,10 +92,10 @@ type Config struct {
 	// Now, right for one instance only. Several instances behind a load
 	// balancer share one, e.g. package redisstore's, and SessionKeys.
 	Store Store
-	// SessionMaxAge caps Session.ExpiresAt. 0: DefaultSessionMaxAge.
+	// SessionMaxAge caps Session.ExpiresAt. 0: 8 hours.
 	SessionMaxAge time.Duration
 	// MaxResponseSize bounds the SAMLResponse value (base64) accepted by
-	// Verify. 0: DefaultMaxResponseSize.
+	// Verify. 0: DefaultMaxResponseSize (512 KiB).
 	MaxResponseSize int
 	// Key, when set, signs AuthnRequests (RSA-SHA256 over the query string,
 	// as the HTTP-Redirect binding defines); required when the Entra app
@@ -170,8 +171,7 @@ type Config struct {
 type SP struct {
 	entityID  string
 	audiences []string
-	acsURL    string
-	baseURL   string
+	endpoints // BaseURL and the URLs and paths under it
 
 	now       func() time.Time
 	skew      time.Duration
@@ -198,18 +198,13 @@ type SP struct {
 	replayNS            string
 
 	// HTTP layer.
-	provision  func(context.Context, *Session) error
-	sealer     *sealer
-	secure     bool   // BaseURL is https
-	basePath   string // BaseURL's path, "" for an origin
-	cookiePath string // "/" or basePath
-	acsPath    string
-	sessNS     string
-	indexNS    string
-	adSession  []byte // AES-GCM additional data: binds cookies to this SP
-	adRequest  []byte
-	adLogout   []byte
-	logoutPath string
+	provision func(context.Context, *Session) error
+	sealer    *sealer
+	sessNS    string
+	indexNS   string
+	adSession []byte // AES-GCM additional data: binds cookies to this SP
+	adRequest []byte
+	adLogout  []byte
 
 	localLogoutOnly bool
 	sessions        sessionCache
@@ -256,13 +251,11 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	if sp.entityID == "" {
 		return nil, newErr(ErrConfig, "EntityID is required")
 	}
-	base, err := url.Parse(cfg.BaseURL)
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" ||
-		base.RawQuery != "" || base.Fragment != "" || base.User != nil {
-		return nil, newErr(ErrConfig, "BaseURL must be an absolute http(s) URL without query or fragment, e.g. https://acme.vendor.example")
+	ep, err := parseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
 	}
-	sp.baseURL = strings.TrimRight(cfg.BaseURL, "/")
-	sp.acsURL = sp.baseURL + "/saml/acs"
+	sp.endpoints = ep
 	sp.audiences = []string{sp.entityID}
 	if u, err := url.Parse(sp.entityID); err != nil || u.Scheme == "" {
 		// Entra sends "spn:<identifier>" when the Identifier is not a URI.
@@ -275,13 +268,13 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	case sp.skew < 0:
 		return nil, newErr(ErrConfig, "ClockSkew must not be negative")
 	case sp.skew == 0:
-		sp.skew = DefaultClockSkew
+		sp.skew = defaultClockSkew
 	}
 	switch {
 	case sp.maxAge < 0:
 		return nil, newErr(ErrConfig, "SessionMaxAge must not be negative")
 	case sp.maxAge == 0:
-		sp.maxAge = DefaultSessionMaxAge
+		sp.maxAge = defaultSessionMaxAge
 	}
 	switch {
 	case sp.maxSize < 0:
@@ -294,10 +287,10 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	}
 	sp.metadataMaxAge, sp.metadataMinInterval = cfg.MetadataMaxAge, cfg.MetadataRefreshInterval
 	if sp.metadataMaxAge <= 0 {
-		sp.metadataMaxAge = DefaultMetadataMaxAge
+		sp.metadataMaxAge = defaultMetadataMaxAge
 	}
 	if sp.metadataMinInterval <= 0 {
-		sp.metadataMinInterval = DefaultMetadataRefreshInterval
+		sp.metadataMinInterval = defaultMetadataRefreshInterval
 	}
 	if sp.logger == nil {
 		sp.logger = slog.Default()
@@ -306,7 +299,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		sp.httpClient = &http.Client{Timeout: DefaultMetadataTimeout}
 	}
 	for _, f := range cfg.MetadataSigners {
-		fp, err := ParseFingerprint(f)
+		fp, err := parseFingerprint(f)
 		if err != nil {
 			return nil, err
 		}
@@ -329,14 +322,6 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	sp.adSession = []byte("entrasaml/v1/session\x00" + sp.entityID + "\x00" + sp.acsURL)
 	sp.adRequest = []byte("entrasaml/v1/request\x00" + sp.entityID + "\x00" + sp.acsURL)
 	sp.adLogout = []byte("entrasaml/v1/logout\x00" + sp.entityID + "\x00" + sp.acsURL)
-	sp.secure = base.Scheme == "https"
-	sp.basePath = strings.TrimRight(base.Path, "/")
-	sp.cookiePath = sp.basePath
-	if sp.cookiePath == "" {
-		sp.cookiePath = "/"
-	}
-	sp.acsPath = sp.basePath + "/saml/acs"
-	sp.logoutPath = sp.basePath + "/saml/logout"
 	if sp.sealer, err = newSealer(cfg.SessionKeys); err != nil {
 		return nil, err
 	}
@@ -380,59 +365,41 @@ func checkKey(key crypto.Signer, cert *x509.Certificate) error {
 }
 
 func (sp *SP) newIdPState(data []byte, now time.Time) (*idpState, error) {
-	md, err := parsePinnedMetadata(data, now, sp.metadataPins, sp.allowSHA1)
+	doc, err := readMetadata(data, now, sp.metadataPins, sp.allowSHA1)
 	if err != nil {
 		return nil, err
 	}
-	signOn, err := url.Parse(md.SignOnURL)
+	signOn, err := url.Parse(doc.SignOnURL)
 	if err != nil {
 		return nil, wrapErr(ErrMetadata, err, "the sign-on URL cannot be parsed")
 	}
-	st := &idpState{md: md, signOn: signOn, fetched: now}
-	for _, c := range md.Certificates {
-		if usableKey(c) {
-			st.certs = append(st.certs, c)
-		}
-	}
-	return st, nil
+	return &idpState{md: idpMetadataOf(doc), signOn: signOn, fetched: now, certs: doc.Usable()}, nil
 }
 
-// fetchMetadata GETs the metadata document at u.
+// fetchMetadata GETs the metadata document at u (idpmeta.Fetch, within
+// DefaultMetadataTimeout and MaxMetadataSize).
 func fetchMetadata(ctx context.Context, client *http.Client, u string) ([]byte, error) {
 	if !isHTTPURL(u) {
 		return nil, newErr(ErrConfig, "MetadataURL must be an absolute http(s) URL")
 	}
-	ctx, cancel := context.WithTimeout(ctx, DefaultMetadataTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	data, err := idpmeta.Fetch(ctx, client, u, DefaultMetadataTimeout)
 	if err != nil {
-		return nil, wrapErr(ErrMetadata, err, "building the metadata request")
-	}
-	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml, text/xml")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, wrapErr(ErrMetadata, err, "fetching the metadata URL")
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, newErr(ErrMetadata, "fetching the metadata URL: HTTP status %d", resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxMetadataSize+1))
-	if err != nil {
-		return nil, wrapErr(ErrMetadata, err, "reading the metadata")
-	}
-	if len(data) > MaxMetadataSize {
-		return nil, &Error{Err: ErrMetadata, Reason: fmt.Sprintf("the metadata is larger than %d bytes", MaxMetadataSize), large: true}
+		var fe *idpmeta.FetchError
+		errors.As(err, &fe)
+		return nil, &Error{Err: ErrMetadata, Reason: fe.Reason, cause: fe.Cause, large: fe.TooLarge}
 	}
 	return data, nil
 }
 
-// EntityID returns the SP's Identifier (Entity ID).
-func (sp *SP) EntityID() string { return sp.entityID }
-
 // ACSURL returns the Assertion Consumer Service URL (Entra's Reply URL):
 // BaseURL + "/saml/acs".
 func (sp *SP) ACSURL() string { return sp.acsURL }
+
+// LogoutURL returns the SP's logout URL: BaseURL + "/saml/logout".
+func (sp *SP) LogoutURL() string { return sp.logoutURL }
+
+// EntityID returns the SP's Identifier (Entity ID).
+func (sp *SP) EntityID() string { return sp.entityID }
 
 // IdPMetadata returns the IdP metadata in use. The result is shared: do
 // not modify it.

@@ -3,15 +3,15 @@ package entrasaml
 import (
 	"bytes"
 	"encoding/base64"
-	"net/http"
 )
 
-// Metadata returns the SP's SAML metadata, for an administrator to upload
+// SPMetadata returns the SP's own SAML metadata (not the IdP's: that is
+// [SP.IdPMetadata]), for an administrator to upload
 // in the Entra application's "Basic SAML Configuration" (Upload metadata
 // file): the EntityID, the ACS (HTTP-POST), the logout URL (HTTP-Redirect),
 // when Config.Certificate is set the signing certificate, and when
 // Config.DecryptionKeys is set the first key's certificate for encryption.
-func (sp *SP) Metadata() []byte {
+func (sp *SP) SPMetadata() []byte {
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	b.WriteString(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="`)
@@ -38,22 +38,9 @@ func (sp *SP) Metadata() []byte {
 		b.WriteString(`</md:KeyDescriptor>` + "\n")
 	}
 	b.WriteString(`    <md:SingleLogoutService Binding="` + bindingRedirect + `" Location="`)
-	xmlEscape(&b, sp.LogoutURL())
+	xmlEscape(&b, sp.logoutURL)
 	b.WriteString(`"/>` + "\n" + `    <md:AssertionConsumerService Binding="` + bindingPOST + `" Location="`)
 	xmlEscape(&b, sp.acsURL)
 	b.WriteString(`" index="0" isDefault="true"/>` + "\n  </md:SPSSODescriptor>\n</md:EntityDescriptor>\n")
 	return b.Bytes()
-}
-
-// LogoutURL returns the SP's logout URL: BaseURL + "/saml/logout".
-func (sp *SP) LogoutURL() string { return sp.baseURL + "/saml/logout" }
-
-func (sp *SP) serveMetadata(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET")
-		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the metadata URL", r.Method))
-		return
-	}
-	w.Header().Set("Content-Type", "application/samlmetadata+xml")
-	w.Write(sp.Metadata())
 }

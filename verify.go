@@ -119,32 +119,49 @@ func (sp *SP) verify(st *idpState, samlResponse string, requestIDs []string, now
 		return nil, zero, err
 	}
 
-	// Verify every signature present; read only from verified copies.
-	resp, assertion := root, doc.assertion
-	if doc.encrypted != nil {
-		// Token encryption (decrypt.go): the Response signature is verified
-		// before decryption, the decrypted Assertion's own one after it.
-		if resp, assertion, err = sp.openEncrypted(st, root, doc, now); err != nil {
+	// One way, each step reading only what the one before verified: the
+	// Response signature, decryption, the decrypted document's scan, the
+	// Assertion signature; then the claims.
+	if doc.encrypted == nil && doc.respSig == nil && doc.assertionSig == nil {
+		return nil, zero, newErr(ErrInvalidSignature, "neither the Response nor the Assertion is signed")
+	}
+	if doc.encrypted != nil && len(sp.decryptKeys) == 0 {
+		return nil, zero, newErr(ErrDecryption, "the assertion is encrypted (the Entra application has token encryption on) "+
+			"but Config.DecryptionKeys is empty: configure the key whose certificate is uploaded in Entra")
+	}
+	signed, encrypted := doc.respSig != nil, doc.encrypted != nil
+	resp, assertion, aSig := root, doc.assertion, doc.assertionSig
+	if encrypted {
+		assertion = doc.encrypted
+	}
+	if signed {
+		if resp, err = sp.verifySignature(st, root, doc.respSig, now); err != nil {
 			return nil, zero, err
 		}
-	} else {
-		if doc.respSig == nil && doc.assertionSig == nil {
-			return nil, zero, newErr(ErrInvalidSignature, "neither the Response nor the Assertion is signed")
+		if assertion, err = signedContent(resp, encrypted); err != nil {
+			return nil, zero, err
 		}
-		if doc.respSig != nil {
-			if resp, err = sp.verifySignature(st, root, doc.respSig, now); err != nil {
-				return nil, zero, err
-			}
-			as := children(resp, nsAssertion, "Assertion")
-			if len(as) != 1 {
-				return nil, zero, newErr(ErrInvalidSignature, "the signed Response does not hold exactly one Assertion")
-			}
-			assertion = as[0]
+	}
+	if encrypted {
+		// Token encryption (decrypt.go), after the Response signature:
+		// the EncryptedAssertion becomes the Assertion it holds.
+		if assertion, err = sp.decryptAssertion(resp, assertion, signed); err != nil {
+			return nil, zero, err
 		}
-		if doc.assertionSig != nil {
-			if assertion, err = sp.verifySignature(st, doc.assertion, doc.assertionSig, now); err != nil {
-				return nil, zero, err
-			}
+		// The decrypted Assertion obeys every rule a plain one does.
+		dec, err := scanDecrypted(resp, assertion)
+		if err != nil {
+			return nil, zero, err
+		}
+		if dec.assertionSig == nil && !signed {
+			return nil, zero, newErr(ErrInvalidSignature, "neither the Response nor the decrypted Assertion is signed")
+		}
+		aSig = dec.assertionSig
+	}
+	if aSig != nil {
+		// scan put the signature directly on the Assertion it signs.
+		if assertion, err = sp.verifySignature(st, aSig.Parent(), aSig, now); err != nil {
+			return nil, zero, err
 		}
 	}
 
@@ -203,7 +220,7 @@ type docFacts struct {
 func scan(root *etree.Element) (*docFacts, error) {
 	var (
 		assertions, encrypted, sigs []*etree.Element
-		ids                         = make(map[string]struct{}) // at most maxIDs (parseXML)
+		ids                         = make(map[string]struct{}) // at most 4,096 (samlxml.Parse)
 	)
 	var walk func(el *etree.Element) error
 	walk = func(el *etree.Element) error {
@@ -247,7 +264,7 @@ func scan(root *etree.Element) (*docFacts, error) {
 	}
 
 	if len(encrypted) > 0 {
-		return scanEncrypted(root, encrypted, assertions, sigs) // token encryption: decrypt.go
+		return scanEncrypted(root, encrypted, assertions, sigs)
 	}
 	switch {
 	case len(assertions) == 0:
@@ -276,6 +293,61 @@ func scan(root *etree.Element) (*docFacts, error) {
 	return f, nil
 }
 
+// scanEncrypted finishes scan for a document holding EncryptedAssertions:
+// exactly one, a direct child of the Response, and no plain Assertion; a
+// Signature only directly on the Response.
+func scanEncrypted(root *etree.Element, encrypted, assertions, sigs []*etree.Element) (*docFacts, error) {
+	switch {
+	case len(assertions) > 0:
+		return nil, newErr(ErrInvalidSignature, "the document holds both an EncryptedAssertion and an Assertion (signature wrapping?)")
+	case len(encrypted) > 1:
+		return nil, newErr(ErrInvalidSignature, "the document holds %d EncryptedAssertions (signature wrapping?)", len(encrypted))
+	case encrypted[0].Parent() != root:
+		return nil, newErr(ErrInvalidSignature, "the EncryptedAssertion is not a direct child of the Response (signature wrapping?)")
+	}
+	f := &docFacts{encrypted: encrypted[0]}
+	for _, s := range sigs {
+		if s.Parent() != root {
+			return nil, newErr(ErrInvalidSignature, "a Signature outside the Response (signature wrapping?)")
+		}
+		if f.respSig != nil {
+			return nil, newErr(ErrInvalidSignature, "more than one Signature on one element")
+		}
+		f.respSig = s
+	}
+	return f, nil
+}
+
+// signedContent returns the one Assertion (or, when encrypted, the one
+// EncryptedAssertion) of a verified Response.
+func signedContent(resp *etree.Element, encrypted bool) (*etree.Element, error) {
+	if encrypted {
+		encs := children(resp, nsAssertion, "EncryptedAssertion")
+		if len(encs) != 1 || len(children(resp, nsAssertion, "Assertion")) != 0 {
+			return nil, newErr(ErrInvalidSignature, "the signed Response does not hold exactly one EncryptedAssertion")
+		}
+		return encs[0], nil
+	}
+	as := children(resp, nsAssertion, "Assertion")
+	if len(as) != 1 {
+		return nil, newErr(ErrInvalidSignature, "the signed Response does not hold exactly one Assertion")
+	}
+	return as[0], nil
+}
+
+// scanDecrypted applies scan's rules to a Response whose EncryptedAssertion
+// was replaced by the decrypted Assertion a.
+func scanDecrypted(resp, a *etree.Element) (*docFacts, error) {
+	doc, err := scan(resp)
+	if err != nil {
+		return nil, err
+	}
+	if doc.assertion != a || doc.respSig != nil {
+		return nil, newErr(ErrInvalidSignature, "unexpected layout after decryption")
+	}
+	return doc, nil
+}
+
 // checkResponse checks the Response envelope (verified when signed) and
 // returns its InResponseTo. An IssueInstant further in the future than the
 // clock skew is refused, signed or not.
@@ -300,12 +372,4 @@ func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool, now
 		}
 	}
 	return attrValue(resp, "InResponseTo"), nil
-}
-
-// quote formats a value for an error Reason: quoted, escaped, truncated.
-func quote(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "…"
-	}
-	return fmt.Sprintf("%q", s)
 }

@@ -2,11 +2,13 @@ package entrasaml
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"strings"
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/entrasaml/entrasaml/internal/samlxml"
 )
 
 // XML namespaces, as they appear on the wire.
@@ -23,399 +25,67 @@ const (
 
 	statusSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success"
 	cmBearer      = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+
+	// Digest algorithms, for signatures (DigestMethod) and for RSA-OAEP.
+	algSHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
+	algSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+	algSHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
+	algSHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
 )
 
-// Limits of parseXML. Every input the library reads from the network (the
-// ACS, /saml/logout, metadata, onboarding) is parsed with them, so that the
-// work done for any document the size limits admit is linear in its size:
-// nothing below compares every attribute or ID with every other, and each
-// namespace lookup walks a bounded number of attributes. A document over a
-// limit is refused (ErrMalformed, or ErrMetadata for metadata) with a reason
-// naming the limit. Each is far above what Entra or another IdP sends: a
-// response with 5,000 group values has about 5,100 elements, 3 IDs, fewer
-// than 10 attributes on any element and fewer than 30 on any element and
-// its ancestors together.
-const (
-	// maxDepth bounds element nesting. A SAML response nests about ten
-	// deep; anything far beyond that is an attack on the parser or
-	// canonicalizer.
-	maxDepth = 48
-	// maxElements bounds the elements in one document (some 29,000 group values
-	// in one response; Entra metadata has about 100).
-	maxElements = 30_000
-	// maxAttrs bounds the attributes (namespace declarations included) of
-	// one element.
-	maxAttrs = 64
-	// maxTotalAttrs bounds the attributes in one document: attributes are
-	// the densest work for the parser (Entra sends about 30 in a
-	// response; IdPs that type every AttributeValue three per value, so
-	// at most about 5,400 such values, some 1 MB: twice the default
-	// MaxResponseSize).
-	maxTotalAttrs = 16_384
-	// maxScopeAttrs bounds the attributes of an element and its ancestors
-	// together: resolving a namespace prefix walks them.
-	maxScopeAttrs = 128
-	// maxNamespaceDecls bounds the namespace declarations in one document
-	// (some IdPs declare two on every AttributeValue).
-	maxNamespaceDecls = 12_288
-	// maxIDs bounds the ID attributes in one document.
-	maxIDs = 4096
-	// maxComments bounds the comments in one document (IdPs send none).
-	maxComments = 1024
-)
-
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
-// parseXML parses one XML document strictly: no DTD or entity declarations,
-// no processing instructions but the XML declaration, nothing but
-// whitespace outside the single root element, no duplicate attributes and
-// the limits above. Any violation is ErrMalformed (or sentinel, for
-// metadata). The counting limits are enforced by prescan, before etree
-// builds anything; etree's parse is linear in the input (duplicate
-// attributes are preserved, not merged), and the checks after it are too.
+// parseXML parses one XML document strictly (samlxml.Parse: no DTD or
+// entity declarations, no processing instructions but the XML declaration,
+// nothing but whitespace outside the single root element, no duplicate
+// attributes and bounded depth). Any violation is ErrMalformed (or
+// sentinel, for metadata).
 func parseXML(data []byte, sentinel error) (*etree.Element, error) {
-	data = bytes.TrimPrefix(data, utf8BOM)
-	if _, err := prescan(data, sentinel); err != nil {
-		return nil, err
-	}
-	doc := etree.NewDocument()
-	doc.ReadSettings.PreserveDuplicateAttrs = true
-	doc.ReadSettings.MaxDepth = maxDepth + 1
-	if err := doc.ReadFromBytes(data); err != nil {
-		if errors.Is(err, etree.ErrMaxDepth) {
-			return nil, newErr(sentinel, "elements nested deeper than %d (the limit)", maxDepth)
-		}
-		return nil, wrapErr(sentinel, err, "not well-formed XML")
-	}
-	var root *etree.Element
-	for i, tok := range doc.Child {
-		switch t := tok.(type) {
-		case *etree.Element:
-			if root != nil {
-				return nil, newErr(sentinel, "more than one root element")
-			}
-			root = t
-		case *etree.CharData:
-			if !isXMLSpace(t.Data) {
-				return nil, newErr(sentinel, "text outside the root element")
-			}
-		case *etree.ProcInst:
-			if i != 0 || t.Target != "xml" {
-				return nil, newErr(sentinel, "processing instruction outside the XML declaration")
-			}
-		case *etree.Directive:
-			return nil, newErr(sentinel, "DTD or entity declaration")
-		case *etree.Comment:
-			return nil, newErr(sentinel, "comment outside the root element")
-		default:
-			return nil, newErr(sentinel, "unexpected token outside the root element")
-		}
-	}
-	if root == nil {
-		return nil, newErr(sentinel, "no root element")
-	}
-	c := treeCheck{sentinel: sentinel}
-	if err := c.check(root, 1, 0); err != nil {
-		return nil, err
+	root, err := samlxml.Parse(data)
+	if err != nil {
+		var pe *samlxml.ParseError
+		errors.As(err, &pe)
+		return nil, &Error{Err: sentinel, Reason: pe.Reason, cause: pe.Cause}
 	}
 	return root, nil
 }
 
-// treeCheck is parseXML's walk over the parsed tree.
-type treeCheck struct {
-	sentinel error
-	seen     map[attrName]struct{} // reused by dupAttr
-}
-
-// check rejects directives, processing instructions, duplicate
-// attributes, excessive depth and attributes in scope at or below el
-// (prescan has checked the other limits); scopeAttrs is the number of
-// attributes on el's ancestors.
-func (c *treeCheck) check(el *etree.Element, depth, scopeAttrs int) error {
-	if depth > maxDepth {
-		return newErr(c.sentinel, "elements nested deeper than %d (the limit)", maxDepth)
-	}
-	if scopeAttrs += len(el.Attr); scopeAttrs > maxScopeAttrs {
-		return newErr(c.sentinel, "an element and its ancestors have more than %d attributes (the limit)", maxScopeAttrs)
-	}
-	if k, dup := c.dupAttr(el.Attr); dup {
-		return newErr(c.sentinel, "duplicate attribute %q", k)
-	}
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Element:
-			if err := c.check(t, depth+1, scopeAttrs); err != nil {
-				return err
-			}
-		case *etree.Directive:
-			return newErr(c.sentinel, "DTD or entity declaration")
-		case *etree.ProcInst:
-			return newErr(c.sentinel, "processing instruction inside the document")
-		}
-	}
-	return nil
-}
-
-// dupAttr reports a repeated (prefix, name) among attrs, in time linear in
-// len(attrs).
-func (c *treeCheck) dupAttr(attrs []etree.Attr) (string, bool) {
-	if len(attrs) <= 16 {
-		for i := range attrs {
-			for j := i + 1; j < len(attrs); j++ {
-				if attrs[i].Space == attrs[j].Space && attrs[i].Key == attrs[j].Key {
-					return attrs[i].Key, true
-				}
-			}
-		}
-		return "", false
-	}
-	if c.seen == nil {
-		c.seen = make(map[attrName]struct{}, maxAttrs)
-	}
-	defer clear(c.seen)
-	for _, a := range attrs {
-		k := attrName{a.Space, a.Key}
-		if _, ok := c.seen[k]; ok {
-			return a.Key, true
-		}
-		c.seen[k] = struct{}{}
-	}
-	return "", false
-}
-
-type attrName struct{ space, key string }
-
-// prescan enforces the counting limits on data in one pass over its bytes,
-// before the parser allocates anything, so that a document over a limit
-// costs no more than reading it. It lexes just enough XML to count start
-// tags, attributes (by their '=' outside quoted values), namespace
-// declarations, ID attributes, comments and nesting in a well-formed
-// document; what is not well-formed it leaves to the parser.
-func prescan(data []byte, sentinel error) (xmlCounts, error) {
-	var c xmlCounts
-	err := c.scan(data, sentinel)
-	return c, err
-}
-
-// xmlCounts is what prescan counts (maxDepth: the deepest nesting).
-type xmlCounts struct {
-	elements, attrs, nsDecls, ids, comments, depth, maxDepth int
-}
-
-func (x *xmlCounts) scan(data []byte, sentinel error) error {
-	n := len(data)
-	for i := 0; i < n; {
-		j := bytes.IndexByte(data[i:], '<')
-		if j < 0 {
-			break
-		}
-		i += j + 1
-		if i >= n {
-			break
-		}
-		switch data[i] {
-		case '/':
-			x.depth--
-			k := bytes.IndexByte(data[i:], '>')
-			if k < 0 {
-				return nil
-			}
-			i += k + 1
-			continue
-		case '?':
-			k := bytes.Index(data[i:], []byte("?>"))
-			if k < 0 {
-				return nil
-			}
-			i += k + 2
-			continue
-		case '!':
-			switch {
-			case bytes.HasPrefix(data[i:], []byte("!--")):
-				if x.comments++; x.comments > maxComments {
-					return newErr(sentinel, "more than %d comments (the limit)", maxComments)
-				}
-				k := bytes.Index(data[i+3:], []byte("-->"))
-				if k < 0 {
-					return nil
-				}
-				i += 3 + k + 3
-			case bytes.HasPrefix(data[i:], []byte("![CDATA[")):
-				k := bytes.Index(data[i+8:], []byte("]]>"))
-				if k < 0 {
-					return nil
-				}
-				i += 8 + k + 3
-			default:
-				return newErr(sentinel, "DTD or entity declaration")
-			}
-			continue
-		}
-		// A start tag.
-		if x.elements++; x.elements > maxElements {
-			return newErr(sentinel, "more than %d elements (the limit)", maxElements)
-		}
-		if x.depth++; x.depth > x.maxDepth {
-			x.maxDepth = x.depth
-		}
-		if x.depth > maxDepth {
-			return newErr(sentinel, "elements nested deeper than %d (the limit)", maxDepth)
-		}
-		own, from := 0, i // from: where the current attribute's name may start
-	tag:
-		for i < n {
-			switch c := data[i]; c {
-			case '"', '\'':
-				k := bytes.IndexByte(data[i+1:], c)
-				if k < 0 {
-					return nil
-				}
-				i += k + 2
-				from = i
-			case '=':
-				if own++; own > maxAttrs {
-					return newErr(sentinel, "an element has more than %d attributes (the limit)", maxAttrs)
-				}
-				if x.attrs++; x.attrs > maxTotalAttrs {
-					return newErr(sentinel, "more than %d attributes (the limit)", maxTotalAttrs)
-				}
-				// The attribute's name: back over spaces, then the name,
-				// never before the end of the previous attribute (so the
-				// bytes of a tag are walked back at most once).
-				e := i
-				for e > from && isSpaceByte(data[e-1]) {
-					e--
-				}
-				s := e
-				for s > from && !isSpaceByte(data[s-1]) {
-					s--
-				}
-				from = i + 1
-				switch name := data[s:e]; {
-				case string(name) == "xmlns" || len(name) > 6 && bytes.HasPrefix(name, []byte("xmlns:")):
-					if x.nsDecls++; x.nsDecls > maxNamespaceDecls {
-						return newErr(sentinel, "more than %d namespace declarations (the limit)", maxNamespaceDecls)
-					}
-				case string(name) == "ID":
-					if x.ids++; x.ids > maxIDs {
-						return newErr(sentinel, "more than %d ID attributes (the limit)", maxIDs)
-					}
-				}
-				i++
-			case '>':
-				if data[i-1] == '/' {
-					x.depth--
-				}
-				i++
-				break tag
-			default:
-				i++
-			}
-		}
-	}
-	return nil
-}
-
-func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
-func isXMLSpace(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\r', '\n':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// The readers below are samlxml's, under the names this package's files
+// use.
 
 // is reports whether el is the element {ns}local.
-func is(el *etree.Element, ns, local string) bool {
-	return el.Tag == local && el.NamespaceURI() == ns
-}
+func is(el *etree.Element, ns, local string) bool { return samlxml.Is(el, ns, local) }
 
 // children returns el's child elements named {ns}local.
 func children(el *etree.Element, ns, local string) []*etree.Element {
-	var out []*etree.Element
-	for _, tok := range el.Child {
-		if c, ok := tok.(*etree.Element); ok && is(c, ns, local) {
-			out = append(out, c)
-		}
-	}
-	return out
+	return samlxml.Children(el, ns, local)
 }
 
 // child returns el's only child element named {ns}local, nil when there is
 // none, and ok=false when there are several.
-func child(el *etree.Element, ns, local string) (c *etree.Element, ok bool) {
-	for _, tok := range el.Child {
-		e, isEl := tok.(*etree.Element)
-		if !isEl || !is(e, ns, local) {
-			continue
-		}
-		if c != nil {
-			return nil, false
-		}
-		c = e
-	}
-	return c, true
+func child(el *etree.Element, ns, local string) (*etree.Element, bool) {
+	return samlxml.Child(el, ns, local)
 }
 
 // attr returns the value of el's unqualified attribute key.
-func attr(el *etree.Element, key string) (string, bool) {
-	for _, a := range el.Attr {
-		if a.Space == "" && a.Key == key {
-			return a.Value, true
-		}
-	}
-	return "", false
-}
+func attr(el *etree.Element, key string) (string, bool) { return samlxml.Attr(el, key) }
 
-func attrValue(el *etree.Element, key string) string {
-	v, _ := attr(el, key)
-	return v
-}
+func attrValue(el *etree.Element, key string) string { return samlxml.AttrValue(el, key) }
 
 // text returns all character data directly inside el, concatenated: a
-// comment or processing instruction in the middle never truncates it (the
-// 2018 SAML comment-injection class of bugs). ok is false when el holds
-// child elements, which a simple-content element must not.
-func text(el *etree.Element) (s string, ok bool) {
-	var b strings.Builder
-	parts := 0
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.CharData:
-			if parts == 0 {
-				s = t.Data
-			} else {
-				if parts == 1 {
-					b.WriteString(s)
-				}
-				b.WriteString(t.Data)
-			}
-			parts++
-		case *etree.Element:
-			return "", false
-		}
-	}
-	if parts > 1 {
-		s = b.String()
-	}
-	return s, true
-}
+// comment never truncates it (samlxml.Text). ok is false when el holds
+// child elements.
+func text(el *etree.Element) (string, bool) { return samlxml.Text(el) }
 
 // trimmedText is text with surrounding XML whitespace removed.
-func trimmedText(el *etree.Element) (string, bool) {
-	s, ok := text(el)
-	return strings.Trim(s, " \t\r\n"), ok
-}
+func trimmedText(el *etree.Element) (string, bool) { return samlxml.TrimmedText(el) }
 
 // parseTime parses an xs:dateTime as SAML uses it (UTC, optional fraction).
-func parseTime(s string) (time.Time, bool) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, false
+func parseTime(s string) (time.Time, bool) { return samlxml.ParseTime(s) }
+
+// xmlEscape writes s to w escaped for XML text and attribute values.
+func xmlEscape(w *bytes.Buffer, s string) {
+	if !strings.ContainsAny(s, `<>&"'`+"\t\n\r") {
+		w.WriteString(s)
+		return
 	}
-	return t.UTC(), true
+	xml.EscapeText(w, []byte(s)) // writes to a bytes.Buffer never fail
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 // Worst-case inputs: unsigned SAMLResponse values that anyone can POST to
@@ -180,7 +181,7 @@ func BenchmarkWorstMetadata(b *testing.B) {
 				_, err := entrasaml.ParseMetadata(doc)
 				return err == nil
 			}
-			return entrasaml.Onboard(ctx, entrasaml.OnboardingInput{Metadata: doc}).Ready
+			return onboard.Check(ctx, onboard.Input{Metadata: doc}).Ready
 		}
 		b.Run(f+"/valid-entra", func(b *testing.B) {
 			w := setup(b)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 const basicSAML = "In the Entra admin center: Enterprise applications > the application > Single sign-on > Basic SAML Configuration > Edit"
@@ -15,7 +16,7 @@ const basicSAML = "In the Entra admin center: Enterprise applications > the appl
 // explain words err, a failure of New or Verify, for the customer's
 // administrator. It decides by the library's sentinels and types; the
 // unverified facts only fill in the wording.
-func (rep *explainReport) explain(err error, f *facts, md *entrasaml.OnboardingReport, cfg entrasaml.Config,
+func (rep *explainReport) explain(err error, f *facts, md *onboard.Report, cfg entrasaml.Config,
 	keys []entrasaml.DecryptionKey, v *verification) finding {
 	var se *entrasaml.StatusError
 	if errors.As(err, &se) {
@@ -105,7 +106,7 @@ func (rep *explainReport) explain(err error, f *facts, md *entrasaml.OnboardingR
 	return x
 }
 
-func unknownSigner(f *facts, md *entrasaml.OnboardingReport) (problem, fix string) {
+func unknownSigner(f *facts, md *onboard.Report) (problem, fix string) {
 	var tp string
 	for _, s := range f.Signatures {
 		if s.InMetadata != nil && !*s.InMetadata {
@@ -118,7 +119,7 @@ func unknownSigner(f *facts, md *entrasaml.OnboardingReport) (problem, fix strin
 	}
 	problem += "."
 	for _, p := range md.Problems {
-		if p.Code == entrasaml.ProblemTenantLevel {
+		if p.Code == onboard.ProblemTenantLevel {
 			return problem + " The metadata is the tenant-level document, which never lists an application's own signing certificate.",
 				"In the Entra application, Single sign-on > SAML Certificates: copy the App Federation Metadata Url (it ends in ?appid=…) " +
 					"or download the Federation Metadata XML there, and configure that instead of the tenant's metadata."
@@ -134,7 +135,7 @@ func unknownSigner(f *facts, md *entrasaml.OnboardingReport) (problem, fix strin
 			"(Config.MetadataURL) the application follows such changes by itself."
 }
 
-func badSignature(f *facts, md *entrasaml.OnboardingReport, cfg entrasaml.Config) (problem, fix string) {
+func badSignature(f *facts, md *onboard.Report, cfg entrasaml.Config) (problem, fix string) {
 	switch {
 	case len(f.Signatures) == 0 && f.Encrypted == nil:
 		return "Neither the response nor the assertion is signed. Entra signs every successful response: this one did not come from Entra, or was rebuilt on the way.",
@@ -209,11 +210,11 @@ func orUnknown(s string) string {
 
 // metadataFix is the fix for a metadata problem whose Message does not
 // already say it.
-func metadataFix(code entrasaml.ProblemCode) string {
+func metadataFix(code onboard.ProblemCode) string {
 	switch code {
-	case entrasaml.ProblemTenantLevel:
+	case onboard.ProblemTenantLevel:
 		return "Configure the application's own metadata: Single sign-on > SAML Certificates > App Federation Metadata Url (…?appid=…) or Federation Metadata XML."
-	case entrasaml.ProblemCertificateExpired, entrasaml.ProblemWeakKey:
+	case onboard.ProblemCertificateExpired, onboard.ProblemWeakKey:
 		return "In the Entra application, Single sign-on > SAML Certificates > Edit: create a new certificate, make it Active, and download the Federation Metadata XML again."
 	}
 	return "Download the Federation Metadata XML again from the Entra application's Single sign-on page (SAML Certificates)."

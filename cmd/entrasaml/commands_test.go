@@ -12,6 +12,7 @@ import (
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 func TestMetadata(t *testing.T) {
@@ -53,7 +54,7 @@ func TestMetadata(t *testing.T) {
 				}
 			}
 			code, out, _ = cli(t, "", "metadata", "-json", "-at", tt.at, tt.source)
-			var rep entrasaml.OnboardingReport
+			var rep onboard.Report
 			decodeJSON(t, out, &rep)
 			if code != tt.code || rep.Ready != tt.ready || len(rep.Certificates) != 1 || rep.TenantID == "" {
 				t.Errorf("-json: exit %d, %+v", code, rep)

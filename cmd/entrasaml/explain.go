@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 // explainReport is what explain prints (-json gives it as is).
@@ -23,7 +24,7 @@ type explainReport struct {
 	// Response is the response as it describes itself: unverified.
 	Response *facts `json:"unverified_response"`
 	// Metadata is the onboarding report of -metadata, if given.
-	Metadata *entrasaml.OnboardingReport `json:"metadata,omitempty"`
+	Metadata *onboard.Report `json:"metadata,omitempty"`
 	// Verification is the library's verdict, when -metadata was given.
 	Verification *verification `json:"verification,omitempty"`
 	// Findings are the problems, each with the fix; empty when none.
@@ -152,7 +153,7 @@ func runExplain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 const statusSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success"
 
 // markSigners records whether the metadata lists each signing certificate.
-func markSigners(f *facts, md *entrasaml.OnboardingReport) {
+func markSigners(f *facts, md *onboard.Report) {
 	for i := range f.Signatures {
 		s := &f.Signatures[i]
 		if s.ThumbprintSHA1 == "" {
@@ -172,10 +173,10 @@ func markSigners(f *facts, md *entrasaml.OnboardingReport) {
 // handful of rounds, each with a fresh SP, and the verdict stays the first
 // failure's. Values from the unverified response only ever relax a check
 // for such a further round; they never make the response pass.
-func (rep *explainReport) verify(ctx context.Context, f *facts, b64 string, md *entrasaml.OnboardingReport,
+func (rep *explainReport) verify(ctx context.Context, f *facts, b64 string, md *onboard.Report,
 	fl explainFlags, keys []entrasaml.DecryptionKey, at time.Time) {
 	for _, p := range md.Problems {
-		if p.Severity == entrasaml.SeverityError {
+		if p.Severity == onboard.SeverityError {
 			rep.Findings = append(rep.Findings, finding{Check: "metadata", Reason: string(p.Code), Problem: p.Message, Fix: metadataFix(p.Code)})
 		}
 	}

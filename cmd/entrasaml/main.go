@@ -23,7 +23,7 @@
 //
 // A metadata URL is fetched with an ordinary HTTP client (proxy settings
 // from the environment, DefaultMetadataTimeout), not with
-// entrasaml.PublicOnlyHTTPClient: the operator who runs the command chooses
+// onboard.PublicOnlyHTTPClient: the operator who runs the command chooses
 // the URL, on their own machine, and may need a proxy or a test server on
 // loopback.
 package main
@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 const (
@@ -165,8 +166,8 @@ func isURL(s string) bool {
 
 // loadMetadata reads metadata from a file or URL and returns the onboarding
 // report of it (which never fails; the problems are in it).
-func loadMetadata(ctx context.Context, src string, now time.Time) (*entrasaml.OnboardingReport, error) {
-	in := entrasaml.OnboardingInput{HTTPClient: httpClient(), Now: func() time.Time { return now }}
+func loadMetadata(ctx context.Context, src string, now time.Time) (*onboard.Report, error) {
+	in := onboard.Input{HTTPClient: httpClient(), Now: func() time.Time { return now }}
 	if isURL(src) {
 		in.MetadataURL = src
 	} else {
@@ -176,5 +177,5 @@ func loadMetadata(ctx context.Context, src string, now time.Time) (*entrasaml.On
 		}
 		in.Metadata = data
 	}
-	return entrasaml.Onboard(ctx, in), nil
+	return onboard.Check(ctx, in), nil
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 // runMetadata prints the onboarding report of a Federation Metadata XML
@@ -44,7 +44,7 @@ func runMetadata(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
-func printReport(w io.Writer, src string, rep *entrasaml.OnboardingReport) {
+func printReport(w io.Writer, src string, rep *onboard.Report) {
 	field(w, "Metadata:", src)
 	ready := "yes"
 	if !rep.Ready {

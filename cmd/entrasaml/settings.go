@@ -47,6 +47,6 @@ Single sign-on > SAML > Basic SAML Configuration > Edit:
 
 Instead of typing them, the administrator may download the SP metadata from
 %s and use "Upload metadata file" (the Sign on URL must still be typed in).
-`, s.Identifier, s.ReplyURL, s.SignOnURL, s.LogoutURL, s.MetadataURL)
+`, s.Identifier, s.ReplyURL, s.SignOnURL, s.LogoutURL, s.SPMetadataURL)
 	return exitOK
 }

@@ -9,16 +9,17 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/tenants"
 )
 
 // app is Parcelry: one handler tree for every customer, plus the operator
 // console.
 type app struct {
-	cfg     *config
-	reg     *registry
-	idps    *idpPool
-	tenants *entrasaml.Tenants
-	logger  *slog.Logger
+	cfg    *config
+	reg    *registry
+	idps   *idpPool
+	router *tenants.Router
+	logger *slog.Logger
 }
 
 func newApp(cfg *config, logger *slog.Logger) *app {
@@ -31,22 +32,22 @@ func newApp(cfg *config, logger *slog.Logger) *app {
 	store := entrasaml.NewMemoryStore(time.Now)
 	reg := newRegistry(cfg, store, [][]byte{key}, logger)
 	return &app{
-		cfg:     cfg,
-		reg:     reg,
-		idps:    &idpPool{cfg: cfg, logger: logger},
-		tenants: &entrasaml.Tenants{Resolve: reg.dir.Resolve, Logger: logger},
-		logger:  logger,
+		cfg:    cfg,
+		reg:    reg,
+		idps:   &idpPool{cfg: cfg, logger: logger},
+		router: &tenants.Router{Resolve: reg.dir.Resolve, Logger: logger},
+		logger: logger,
 	}
 }
 
 // handler routes by host: the base domain is the operator console, every
-// other host a customer, found by entrasaml.Tenants in the HostDirectory
+// other host a customer, found by tenants.Router in the HostDirectory
 // (an unknown host gets its 404 page).
 func (a *app) handler() http.Handler {
 	customers := http.NewServeMux()
-	customers.Handle("/saml/", a.tenants) // each customer's /saml/acs, /saml/metadata, /saml/logout
+	customers.Handle("/saml/", a.router) // each customer's /saml/acs, /saml/metadata, /saml/logout
 	customers.HandleFunc("GET /favicon.ico", http.NotFound)
-	customers.Handle("/", a.tenants.RequireAccount(http.HandlerFunc(a.serveCustomer)))
+	customers.Handle("/", a.router.RequireAccount(http.HandlerFunc(a.serveCustomer)))
 
 	ops := http.NewServeMux()
 	ops.Handle("GET /{$}", http.RedirectHandler("/operator", http.StatusSeeOther))
@@ -98,10 +99,10 @@ type customerData struct {
 }
 
 // serveCustomer is every page of a customer's site, behind
-// Tenants.RequireAccount: who is signed in to which customer.
+// Router.RequireAccount: who is signed in to which customer.
 func (a *app) serveCustomer(w http.ResponseWriter, r *http.Request) {
 	s, ok := entrasaml.SessionFromContext(r.Context())
-	sp, _ := entrasaml.SPFromContext(r.Context())
+	sp, _ := tenants.SPFromContext(r.Context())
 	slug, _ := a.cfg.slugOf(r.Host)
 	c := a.reg.get(slug)
 	if !ok || sp == nil || c == nil || c.sp != sp { // removed or replaced meanwhile

@@ -17,6 +17,7 @@ import (
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/tenants"
 )
 
 // customer is one company using the app, with its own Entra tenant.
@@ -42,11 +43,11 @@ func (c *customer) Problem() string { return c.problem }
 
 // registry holds the customers. It is what a real app keeps in its
 // database: the HostDirectory is the in-memory index that
-// entrasaml.Tenants resolves each request with, and add and remove keep
+// tenants.Router resolves each request with, and add and remove keep
 // both in step. Every SP shares one Store and one set of SessionKeys.
 type registry struct {
 	cfg    *config
-	dir    entrasaml.HostDirectory
+	dir    tenants.HostDirectory
 	store  entrasaml.Store
 	keys   [][]byte
 	logger *slog.Logger

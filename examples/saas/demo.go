@@ -95,7 +95,7 @@ func roleNote(roles []string) string {
 }
 
 // loopbackClient fetches the metadata of the development IdPs, which
-// listen on loopback: Onboard's default client refuses loopback and
+// listen on loopback: onboard.Check's default client refuses loopback and
 // private addresses, rightly, for URLs that come from outside. Never give
 // it URLs a customer typed.
 var loopbackClient = &http.Client{Timeout: 10 * time.Second}

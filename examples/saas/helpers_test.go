@@ -159,8 +159,8 @@ func startIdP(t *testing.T) *entratest.Server {
 	return d
 }
 
-// onboard posts the console's onboarding form with pasted metadata.
-func onboard(t *testing.T, c *http.Client, ta *testApp, slug, name string, metadata []byte) (*http.Response, string) {
+// onboardCustomer posts the console's onboarding form with pasted metadata.
+func onboardCustomer(t *testing.T, c *http.Client, ta *testApp, slug, name string, metadata []byte) (*http.Response, string) {
 	t.Helper()
 	return postMultipart(t, c, ta.url("", "/operator/onboard"), map[string]string{"slug": slug, "name": name, "metadata": string(metadata)}, nil)
 }

@@ -1,8 +1,8 @@
 // Command saas is an example multi-tenant app, Parcelry, a made-up
 // shipping platform whose customers each sign in with their own Microsoft
 // Entra ID tenant, using package entrasaml. Each customer has a subdomain
-// (http://acme.localhost:8081/); entrasaml.Tenants, resolving the Host
-// header with an entrasaml.HostDirectory, hands each request to that
+// (http://acme.localhost:8081/); tenants.Router, resolving the Host
+// header with a tenants.HostDirectory, hands each request to that
 // customer's SP. An operator console (http://localhost:8081/operator)
 // onboards new customers from the Federation Metadata XML their admin
 // sends, while the app runs.

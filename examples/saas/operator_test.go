@@ -33,7 +33,7 @@ func TestOperator(t *testing.T) {
 	t.Run("paste", func(t *testing.T) {
 		t.Parallel()
 		c := apptest.Browser()
-		resp, page := onboard(t, c, ta, "vandelay", "Vandelay Industries", idp.Metadata())
+		resp, page := onboardCustomer(t, c, ta, "vandelay", "Vandelay Industries", idp.Metadata())
 		site := ta.url("vandelay", "")
 		sum := sha1.Sum(idp.SigningKey().Certificate.Raw)
 		for _, want := range []string{
@@ -96,7 +96,7 @@ func TestOperator(t *testing.T) {
 			{"existing slug", "acme", good, 422, "exists"},
 			{"too large", "huge", bytes.Repeat([]byte(" "), maxMetadataUpload+1), 413, "larger than 1 MiB"},
 		} {
-			resp, page := onboard(t, apptest.Browser(), ta, c.slug, "", c.metadata)
+			resp, page := onboardCustomer(t, apptest.Browser(), ta, c.slug, "", c.metadata)
 			if resp.StatusCode != c.status || !strings.Contains(page, `id="outcome">Not onboarded`) || !strings.Contains(page, c.want) {
 				t.Errorf("%s: %d, want %d with %s\n%s", c.name, resp.StatusCode, c.status, c.want, page)
 			}
@@ -148,7 +148,7 @@ func TestOperator(t *testing.T) {
 	t.Run("replace and remove", func(t *testing.T) {
 		t.Parallel()
 		site := ta.url("pendant", "")
-		if resp, page := onboard(t, apptest.Browser(), ta, "pendant", "", idp.Metadata()); resp.StatusCode != http.StatusOK {
+		if resp, page := onboardCustomer(t, apptest.Browser(), ta, "pendant", "", idp.Metadata()); resp.StatusCode != http.StatusOK {
 			t.Fatalf("onboarding: %d\n%s", resp.StatusCode, page)
 		}
 		b := apptest.Browser()
@@ -202,7 +202,7 @@ func TestOnboardEscaping(t *testing.T) {
 		[]byte(`entityID="https://evil.example/&lt;script&gt;alert(1)&lt;/script&gt;"`), 1)
 
 	name := `<img src=x onerror=alert(2)>`
-	_, page := onboard(t, apptest.Browser(), ta, "evil", name, md)
+	_, page := onboardCustomer(t, apptest.Browser(), ta, "evil", name, md)
 	_, console := apptest.Get(t, apptest.Browser(), ta.url("", "/operator"))
 	for what, p := range map[string]string{"report": page, "console": console} {
 		for _, bad := range []string{"<script", "<img"} {
@@ -229,7 +229,7 @@ func TestDataFile(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "customers.json")
 	ta := startApp(t, "-data", data)
-	if resp, page := onboard(t, apptest.Browser(), ta, "vandelay", "Vandelay Industries", idp.Metadata()); resp.StatusCode != http.StatusOK {
+	if resp, page := onboardCustomer(t, apptest.Browser(), ta, "vandelay", "Vandelay Industries", idp.Metadata()); resp.StatusCode != http.StatusOK {
 		t.Fatalf("onboarding: %d\n%s", resp.StatusCode, page)
 	}
 	var f dataFile

@@ -37,7 +37,7 @@ const customerHTML = `{{template "head" (print "Parcelry · " .C.Name)}}
 <dt>Session</dt><dd>issued by <code>{{.S.Issuer}}</code>, expires {{.Expires}}</dd>
 </dl>
 <p>No parcels on their way yet. This page stands for every page of the customer's site: each is behind
-<code>Tenants.RequireAccount</code>, and a session here is valid on no other customer's host.</p>
+<code>Router.RequireAccount</code>, and a session here is valid on no other customer's host.</p>
 </body></html>
 `
 
@@ -54,7 +54,7 @@ const operatorHTML = `{{template "head" "Parcelry · operator console"}}
 <tr><th>Sign on URL</th><td><code id="sign-on-url">{{.Settings.SignOnURL}}</code></td></tr>
 <tr><th>Logout URL</th><td><code id="logout-url">{{.Settings.LogoutURL}}</code></td></tr>
 </table>
-<p>Or send the SP metadata file, which Entra can upload: <a id="sp-metadata" href="{{.Settings.MetadataURL}}">{{.Settings.MetadataURL}}</a></p>
+<p>Or send the SP metadata file, which Entra can upload: <a id="sp-metadata" href="{{.Settings.SPMetadataURL}}">{{.Settings.SPMetadataURL}}</a></p>
 {{else}}<p class="bad" id="outcome">Not onboarded{{if .Slug}}: {{.Slug}}{{end}}.</p>{{end}}
 {{range .Errors}}<p class="bad form-error">{{.}}</p>{{end}}
 {{with .Report}}<h2>Onboarding report</h2>

@@ -1,7 +1,15 @@
-package entrasaml
+// Package onboard checks what a customer's administrator sends to switch
+// on SSO, the Federation Metadata XML or its URL, and reports every
+// finding in plain words: for an operator to read, a UI to render
+// (stable JSON names) or a command to print. It reads the metadata with the
+// same reader as [entrasaml.New], so a Ready report means New accepts the
+// metadata.
+//
+// It also gives the HTTP client for URLs that come from outside,
+// [PublicOnlyHTTPClient], which connects only to public addresses.
+package onboard
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -12,26 +20,26 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/beevik/etree"
+	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/internal/idpmeta"
 )
 
-// OnboardingInput is what a customer's administrator sends to switch on
+// Input is what a customer's administrator sends to switch on
 // SSO: the Federation Metadata XML file, or the App Federation Metadata Url,
 // both from the Entra application's Single sign-on page (SAML Certificates).
-type OnboardingInput struct {
+type Input struct {
 	// Metadata is the Federation Metadata XML as downloaded (or pasted).
 	Metadata []byte
 	// MetadataURL is the App Federation Metadata Url. It is fetched when
-	// Metadata is empty, with a DefaultMetadataTimeout deadline and a
-	// MaxMetadataSize limit; when both are set it is only checked, not
-	// fetched.
+	// Metadata is empty, with an entrasaml.DefaultMetadataTimeout deadline
+	// and an entrasaml.MaxMetadataSize limit; when both are set it is only
+	// checked, not fetched.
 	MetadataURL string
 	// HTTPClient fetches MetadataURL. nil: a client that connects only to
 	// public addresses (no loopback, private, link-local or shared
@@ -39,17 +47,19 @@ type OnboardingInput struct {
 	// from outside your company and must not reach your internal network.
 	// Give your own client to go through a proxy, or in tests.
 	HTTPClient *http.Client
-	// Now is the clock certificate expiry is judged by. nil: time.Now.
+	// Now is the clock certificate expiry is judged by, normally the
+	// app's Config.Now. nil: expiry is not judged and DaysLeft is 0 (Check
+	// reads no clock of its own).
 	Now func() time.Time
 }
 
-// OnboardingReport is what [Onboard] found, for an operator to read and a
+// Report is what [Check] found, for an operator to read and a
 // UI to render (every field is exported, with stable JSON names). Values
 // taken from the document are unverified input: escape them when you
 // display them.
-type OnboardingReport struct {
+type Report struct {
 	// Ready reports that the metadata is usable: no Problem is an error.
-	// [New] then accepts Metadata (with MetadataURL, if it came from one).
+	// [entrasaml.New] then accepts Metadata (with MetadataURL, if it came from one).
 	Ready bool `json:"ready"`
 	// TenantID is the Entra tenant (directory) id, "" when the metadata is
 	// not Entra's.
@@ -63,19 +73,19 @@ type OnboardingReport struct {
 	SignOnURL string `json:"sign_on_url"`
 	// LogoutURL is the IdP's logout endpoint, "" when it lists none.
 	LogoutURL string `json:"logout_url,omitempty"`
-	// MetadataURL is OnboardingInput.MetadataURL.
+	// MetadataURL is Input.MetadataURL.
 	MetadataURL string `json:"metadata_url,omitempty"`
 	// Certificates are the IdP's signing certificates, in document order.
-	Certificates []CertificateInfo `json:"certificates"`
+	Certificates []Certificate `json:"certificates"`
 	// Problems are what is wrong or worth a look, errors first.
 	Problems []Problem `json:"problems"`
-	// Metadata is the document examined: Config.Metadata for [New].
+	// Metadata is the document examined: Config.Metadata for [entrasaml.New].
 	Metadata []byte `json:"-"`
 }
 
-// CertificateInfo describes one IdP signing certificate as Entra's SAML
+// Certificate describes one IdP signing certificate as Entra's SAML
 // Certificates section shows it.
-type CertificateInfo struct {
+type Certificate struct {
 	// Subject is the certificate's subject, e.g. "CN=Microsoft Azure
 	// Federated SSO Certificate".
 	Subject string `json:"subject"`
@@ -121,7 +131,7 @@ const (
 	ProblemCertificateExpiring ProblemCode = "certificate_expiring" // expires within 30 days (warning)
 )
 
-// Problem is one finding of [Onboard], in plain words.
+// Problem is one finding of [Check], in plain words.
 type Problem struct {
 	Severity Severity    `json:"severity"`
 	Code     ProblemCode `json:"code"`
@@ -138,15 +148,15 @@ const tenantCertCN = "accounts.accesscontrol.windows.net"
 // name instead, which cannot be compared with the metadata's.
 var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// Onboard checks what a customer's administrator sent: in.Metadata, or the
+// Check checks what a customer's administrator sent: in.Metadata, or the
 // document at in.MetadataURL. It never fails: every finding, a download
 // error included, is a [Problem] in the report, and Ready says whether
-// [New] can use the metadata.
+// [entrasaml.New] can use the metadata.
 //
 // Errors: nothing to check; a URL that is not http(s), cannot be
 // downloaded or names another tenant than the XML; an HTML page (a sign-in
 // page or the portal instead of the document), anything that is not XML,
-// malformed or unusable metadata (the reasons [ParseMetadata] gives); SP
+// malformed or unusable metadata (the reasons [entrasaml.ParseMetadata] gives); SP
 // metadata (ours, say) instead of the IdP's; tenant-level metadata; no
 // usable signing certificate (every one expired, not yet valid or weaker
 // than RSA-2048).
@@ -163,13 +173,13 @@ var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 // Azure Federated SSO Certificate" or imported ones), or an Entra-style
 // URL (…/federationmetadata/2007-06/federationmetadata.xml) without the
 // appid parameter. New accepts such metadata, but every sign-in would fail
-// with ErrUnknownSigner, so Onboard calls it an error.
-func Onboard(ctx context.Context, in OnboardingInput) *OnboardingReport {
-	now := time.Now
+// with ErrUnknownSigner, so Check calls it an error.
+func Check(ctx context.Context, in Input) *Report {
+	var now time.Time
 	if in.Now != nil {
-		now = in.Now
+		now = in.Now()
 	}
-	rep := &OnboardingReport{MetadataURL: in.MetadataURL, Certificates: []CertificateInfo{}, Problems: []Problem{}}
+	rep := &Report{MetadataURL: in.MetadataURL, Certificates: []Certificate{}, Problems: []Problem{}}
 	defer rep.finish()
 	var urlTenant string
 	if in.MetadataURL != "" {
@@ -189,13 +199,13 @@ func Onboard(ctx context.Context, in OnboardingInput) *OnboardingReport {
 			client = PublicOnlyHTTPClient()
 		}
 		var err error
-		if data, err = fetchMetadata(ctx, client, in.MetadataURL); err != nil {
+		if data, err = idpmeta.Fetch(ctx, client, in.MetadataURL, entrasaml.DefaultMetadataTimeout); err != nil {
 			rep.add(SeverityError, ProblemFetchFailed, fetchProblem(err))
 			return rep
 		}
 	}
 	rep.Metadata = data
-	rep.examine(data, now())
+	rep.examine(data, now)
 	if guid.MatchString(urlTenant) && rep.TenantID != "" && !strings.EqualFold(urlTenant, rep.TenantID) {
 		rep.add(SeverityError, ProblemTenantMismatch, fmt.Sprintf("The metadata URL names tenant %s, but the metadata XML is "+
 			"tenant %s's: send the URL and the XML of the same Entra application.", quote(urlTenant), rep.TenantID))
@@ -203,12 +213,12 @@ func Onboard(ctx context.Context, in OnboardingInput) *OnboardingReport {
 	return rep
 }
 
-func (rep *OnboardingReport) add(sev Severity, code ProblemCode, msg string) {
+func (rep *Report) add(sev Severity, code ProblemCode, msg string) {
 	rep.Problems = append(rep.Problems, Problem{Severity: sev, Code: code, Message: msg})
 }
 
 // finish sorts errors first and sets Ready.
-func (rep *OnboardingReport) finish() {
+func (rep *Report) finish() {
 	var errs, warns []Problem
 	for _, p := range rep.Problems {
 		if p.Severity == SeverityError {
@@ -223,7 +233,7 @@ func (rep *OnboardingReport) finish() {
 
 // checkURL checks the URL's form and returns the tenant it names, if it
 // has Entra's shape; ok is false when it cannot be fetched at all.
-func (rep *OnboardingReport) checkURL(raw string) (tenant string, ok bool) {
+func (rep *Report) checkURL(raw string) (tenant string, ok bool) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		rep.add(SeverityError, ProblemMetadataURL, "The metadata URL is not a web address: copy the App Federation Metadata Url "+
@@ -250,146 +260,94 @@ const tenantLevelMessage = "This is the tenant-level federation metadata, not th
 	"enterprise application, Single sign-on, SAML Certificates, and copy the App Federation Metadata Url " +
 	"(it ends in ?appid=…) or download the Federation Metadata XML there."
 
-// examine fills the report from the document, reporting every problem it
-// can see rather than stopping at the first.
-func (rep *OnboardingReport) examine(data []byte, now time.Time) {
-	if len(data) > MaxMetadataSize {
-		rep.add(SeverityError, ProblemInvalidMetadata, fmt.Sprintf("The file is larger than %d MB: this is not federation metadata.", MaxMetadataSize>>20))
-		return
-	}
-	if looksLikeHTML(data) {
-		rep.add(SeverityError, ProblemHTMLPage, "This is a web page (HTML), not federation metadata: perhaps a sign-in page or the "+
-			"portal page was saved instead of the document. Download the Federation Metadata XML, or copy the App Federation "+
-			"Metadata Url, from the application's SAML Certificates section.")
-		return
-	}
-	if t := bytes.TrimLeft(bytes.TrimPrefix(data, utf8BOM), " \t\r\n"); len(t) == 0 || t[0] != '<' {
-		rep.add(SeverityError, ProblemNotXML, "This is not XML. Send the Federation Metadata XML file itself (it starts with <?xml or <EntityDescriptor).")
-		return
-	}
-	root, err := parseXML(data, ErrMetadata)
-	if err != nil {
-		rep.add(SeverityError, ProblemInvalidMetadata, "The XML cannot be read ("+reasonOf(err)+"): download the file again, unmodified.")
-		return
-	}
-	idps, sps, err := entities(root)
-	if err != nil {
-		rep.add(SeverityError, ProblemInvalidMetadata, "This is not usable identity-provider metadata: "+reasonOf(err)+".")
-		return
-	}
-	switch {
-	case len(idps) == 0 && len(sps) > 0:
-		rep.add(SeverityError, ProblemSPMetadata, "This is service-provider (SP) metadata, perhaps the one we publish, not the "+
-			"identity provider's: send the Federation Metadata XML from the Entra application's Single sign-on page.")
-		return
-	case len(idps) == 0:
-		rep.add(SeverityError, ProblemInvalidMetadata, "This is not usable identity-provider metadata: "+
-			"it describes no SAML 2.0 identity provider (no IDPSSODescriptor).")
-		return
-	case len(idps) > 1:
-		rep.add(SeverityError, ProblemInvalidMetadata, fmt.Sprintf("This is not usable identity-provider metadata: "+
-			"it describes %d SAML identity providers; send the document of the one to trust.", len(idps)))
-		return
-	}
-	rep.examineIdP(idps[0], now)
-	if _, err := (&SP{}).newIdPState(data, now); err != nil && !rep.hasError() {
-		// A safety net: New refuses for a reason examineIdP missed.
-		rep.add(SeverityError, ProblemInvalidMetadata, "This metadata cannot be used: "+reasonOf(err)+".")
-	}
-}
-
-func (rep *OnboardingReport) examineIdP(d *etree.Element, now time.Time) {
-	rep.EntityID = attrValue(d.Parent(), "entityID")
-	if m := entraIssuer.FindStringSubmatch(rep.EntityID); m != nil {
-		rep.TenantID = strings.ToLower(m[1])
-	}
-	for _, s := range children(d, nsMetadata, "SingleSignOnService") {
-		if attrValue(s, "Binding") == bindingRedirect && rep.SignOnURL == "" {
-			rep.SignOnURL = attrValue(s, "Location")
-		}
-	}
-	for _, s := range children(d, nsMetadata, "SingleLogoutService") {
-		if attrValue(s, "Binding") == bindingRedirect && rep.LogoutURL == "" {
-			rep.LogoutURL = attrValue(s, "Location")
-		}
-	}
-	switch {
-	case rep.EntityID == "":
-		rep.add(SeverityError, ProblemInvalidMetadata, "The metadata has no entity ID.")
-	case rep.TenantID == "":
-		rep.add(SeverityWarning, ProblemNotEntra, fmt.Sprintf("This metadata is not from Microsoft Entra ID (its entity ID is %s). "+
-			"Another SAML identity provider may work, but this integration is built and tested for Entra.", quote(rep.EntityID)))
-	}
-	if !isHTTPURL(rep.SignOnURL) {
-		rep.add(SeverityError, ProblemInvalidMetadata, "The metadata has no usable sign-on URL (SingleSignOnService with the HTTP-Redirect binding).")
-	}
-
-	var certs []*x509.Certificate
-	for _, kd := range children(d, nsMetadata, "KeyDescriptor") {
-		if use := attrValue(kd, "use"); use != "" && use != "signing" {
-			continue
-		}
-		cs, err := keyDescriptorCerts(kd)
-		if err != nil {
-			rep.add(SeverityError, ProblemInvalidMetadata, "A signing certificate cannot be read ("+reasonOf(err)+"): download the file again, unmodified.")
-			return
-		}
-		for _, c := range cs {
-			if !containsCert(certs, c) {
-				certs = append(certs, c)
+// examine fills the report from the document with the one metadata
+// reader, reporting every finding rather than stopping at the first.
+func (rep *Report) examine(data []byte, now time.Time) {
+	doc, findings := idpmeta.ReadBytes(data, now)
+	usable := 0
+	if doc != nil {
+		rep.EntityID, rep.TenantID, rep.SignOnURL, rep.LogoutURL = doc.EntityID, doc.TenantID, doc.SignOnURL, doc.LogoutURL
+		for _, c := range doc.Certificates {
+			rep.Certificates = append(rep.Certificates, certificateInfo(c, now))
+			if idpmeta.UsableKey(c) && (now.IsZero() || !now.Before(c.NotBefore) && !now.After(c.NotAfter)) {
+				usable++
 			}
 		}
+		if rep.EntityID != "" && rep.TenantID == "" {
+			rep.add(SeverityWarning, ProblemNotEntra, fmt.Sprintf("This metadata is not from Microsoft Entra ID (its entity ID is %s). "+
+				"Another SAML identity provider may work, but this integration is built and tested for Entra.", quote(rep.EntityID)))
+		}
 	}
-	if len(certs) == 0 {
-		rep.add(SeverityError, ProblemInvalidMetadata, "The metadata has no signing certificate.")
-		return
+	for _, f := range findings {
+		if f.Cert >= 0 {
+			rep.addCertFinding(f, doc.Certificates[f.Cert], rep.Certificates[f.Cert], usable, now)
+			continue
+		}
+		switch f.Code {
+		case idpmeta.WeakKey, idpmeta.CertificateExpired:
+			// No certificate is usable: each one's finding says why.
+		case idpmeta.HTMLPage:
+			rep.add(SeverityError, ProblemHTMLPage, "This is a web page (HTML), not federation metadata: perhaps a sign-in page or the "+
+				"portal page was saved instead of the document. Download the Federation Metadata XML, or copy the App Federation "+
+				"Metadata Url, from the application's SAML Certificates section.")
+		case idpmeta.NotXML:
+			rep.add(SeverityError, ProblemNotXML, "This is not XML. Send the Federation Metadata XML file itself (it starts with <?xml or <EntityDescriptor).")
+		case idpmeta.Malformed:
+			rep.add(SeverityError, ProblemInvalidMetadata, "The XML cannot be read ("+f.Reason+"): download the file again, unmodified.")
+		case idpmeta.SPMetadata:
+			rep.add(SeverityError, ProblemSPMetadata, "This is service-provider (SP) metadata, perhaps the one we publish, not the "+
+				"identity provider's: send the Federation Metadata XML from the Entra application's Single sign-on page.")
+		default:
+			rep.add(SeverityError, ProblemInvalidMetadata, "This is not usable identity-provider metadata: "+f.Reason+".")
+		}
 	}
-	rep.examineCerts(certs, now)
+	if doc != nil && rep.TenantID != "" && len(doc.Certificates) > 0 && !rep.hasCode(ProblemTenantLevel) {
+		tenantLevel := true
+		for _, c := range doc.Certificates {
+			tenantLevel = tenantLevel && strings.EqualFold(c.Subject.CommonName, tenantCertCN)
+		}
+		if tenantLevel {
+			rep.add(SeverityError, ProblemTenantLevel, tenantLevelMessage+fmt.Sprintf(" Its certificates are the tenant's own (CN=%s).", tenantCertCN))
+		}
+	}
 }
 
-func (rep *OnboardingReport) examineCerts(certs []*x509.Certificate, now time.Time) {
-	usable, tenantLevel := 0, true
-	for _, c := range certs {
-		sha1sum, sha256sum := sha1.Sum(c.Raw), sha256.Sum256(c.Raw)
-		rep.Certificates = append(rep.Certificates, CertificateInfo{
-			Subject:          c.Subject.String(),
-			ThumbprintSHA1:   strings.ToUpper(hex.EncodeToString(sha1sum[:])),
-			ThumbprintSHA256: strings.ToUpper(hex.EncodeToString(sha256sum[:])),
-			NotBefore:        c.NotBefore.UTC(),
-			NotAfter:         c.NotAfter.UTC(),
-			DaysLeft:         int(math.Floor(c.NotAfter.Sub(now).Hours() / 24)),
-		})
-		if !strings.EqualFold(c.Subject.CommonName, tenantCertCN) {
-			tenantLevel = false
-		}
-		if usableKey(c) && !now.Before(c.NotBefore) && !now.After(c.NotAfter) {
-			usable++
-		}
+func certificateInfo(c *x509.Certificate, now time.Time) Certificate {
+	sha1sum, sha256sum := sha1.Sum(c.Raw), sha256.Sum256(c.Raw)
+	info := Certificate{
+		Subject:          c.Subject.String(),
+		ThumbprintSHA1:   strings.ToUpper(hex.EncodeToString(sha1sum[:])),
+		ThumbprintSHA256: strings.ToUpper(hex.EncodeToString(sha256sum[:])),
+		NotBefore:        c.NotBefore.UTC(),
+		NotAfter:         c.NotAfter.UTC(),
 	}
-	if rep.TenantID != "" && tenantLevel && !rep.hasCode(ProblemTenantLevel) {
-		rep.add(SeverityError, ProblemTenantLevel, tenantLevelMessage+fmt.Sprintf(" Its certificates are the tenant's own (CN=%s).", tenantCertCN))
+	if !now.IsZero() {
+		info.DaysLeft = int(math.Floor(c.NotAfter.Sub(now).Hours() / 24))
 	}
+	return info
+}
+
+// addCertFinding words a finding about one certificate: an error when no
+// certificate is usable, else a warning.
+func (rep *Report) addCertFinding(f idpmeta.Finding, c *x509.Certificate, info Certificate, usable int, now time.Time) {
 	sev := SeverityWarning
 	if usable == 0 {
 		sev = SeverityError
 	}
 	const day = "2006-01-02"
-	for i, c := range certs {
-		info := rep.Certificates[i]
-		name := fmt.Sprintf("The signing certificate with thumbprint %s", info.ThumbprintSHA1)
-		switch {
-		case !usableKey(c):
-			rep.add(sev, ProblemWeakKey, name+fmt.Sprintf(" does not have an RSA key of at least %d bits, so responses it signs are refused. "+
-				"Create a new SAML signing certificate (RSA 2048) in Entra and make it active.", minRSABits))
-		case now.After(c.NotAfter):
-			rep.add(sev, ProblemCertificateExpired, name+fmt.Sprintf(" expired on %s. ", info.NotAfter.Format(day))+renewAdvice(usable))
-		case now.Before(c.NotBefore):
-			rep.add(sev, ProblemCertificateExpired, name+fmt.Sprintf(" is not valid before %s. ", info.NotBefore.Format(day))+renewAdvice(usable))
-		case c.NotAfter.Before(now.Add(certExpiryWarning)):
-			rep.add(SeverityWarning, ProblemCertificateExpiring, name+fmt.Sprintf(" expires on %s, in %d days. ", info.NotAfter.Format(day), info.DaysLeft)+
-				"Create a new SAML signing certificate in Entra and make it active before then; with the metadata URL, "+
-				"sign-in picks it up by itself, otherwise send the new Federation Metadata XML.")
-		}
+	name := fmt.Sprintf("The signing certificate with thumbprint %s", info.ThumbprintSHA1)
+	switch {
+	case f.Code == idpmeta.WeakKey:
+		rep.add(sev, ProblemWeakKey, name+fmt.Sprintf(" does not have an RSA key of at least %d bits, so responses it signs are refused. "+
+			"Create a new SAML signing certificate (RSA 2048) in Entra and make it active.", idpmeta.MinRSABits))
+	case f.Code == idpmeta.CertificateExpiring:
+		rep.add(SeverityWarning, ProblemCertificateExpiring, name+fmt.Sprintf(" expires on %s, in %d days. ", info.NotAfter.Format(day), info.DaysLeft)+
+			"Create a new SAML signing certificate in Entra and make it active before then; with the metadata URL, "+
+			"sign-in picks it up by itself, otherwise send the new Federation Metadata XML.")
+	case now.After(c.NotAfter):
+		rep.add(sev, ProblemCertificateExpired, name+fmt.Sprintf(" expired on %s. ", info.NotAfter.Format(day))+renewAdvice(usable))
+	default:
+		rep.add(sev, ProblemCertificateExpired, name+fmt.Sprintf(" is not valid before %s. ", info.NotBefore.Format(day))+renewAdvice(usable))
 	}
 }
 
@@ -400,35 +358,13 @@ func renewAdvice(usable int) string {
 	return "No certificate is valid, so sign-in cannot work: create a new SAML signing certificate in Entra, make it active, and send the new metadata."
 }
 
-func (rep *OnboardingReport) hasError() bool {
-	for _, p := range rep.Problems {
-		if p.Severity == SeverityError {
-			return true
-		}
-	}
-	return false
-}
-
-func (rep *OnboardingReport) hasCode(c ProblemCode) bool {
+func (rep *Report) hasCode(c ProblemCode) bool {
 	for _, p := range rep.Problems {
 		if p.Code == c {
 			return true
 		}
 	}
 	return false
-}
-
-// reasonOf returns an *Error's Reason, and a cause's message, without the
-// sentinel's text.
-func reasonOf(err error) string {
-	var e *Error
-	if !errors.As(err, &e) {
-		return err.Error()
-	}
-	if e.cause != nil {
-		return e.Reason + ": " + e.cause.Error()
-	}
-	return e.Reason
 }
 
 func fetchProblem(err error) string {
@@ -438,47 +374,16 @@ func fetchProblem(err error) string {
 		return "The metadata URL leads to a private or local network address, which onboarding does not fetch. " +
 			"Use the App Federation Metadata Url from Entra (https://login.microsoftonline.com/…)."
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-		return fmt.Sprintf("The metadata URL did not answer within %s. Check the address, or send the Federation Metadata XML file instead.", DefaultMetadataTimeout)
+		return fmt.Sprintf("The metadata URL did not answer within %s. Check the address, or send the Federation Metadata XML file instead.", entrasaml.DefaultMetadataTimeout)
 	}
-	return "The metadata could not be downloaded (" + reasonOf(err) + "). Check the address, or send the Federation Metadata XML file instead."
+	return "The metadata could not be downloaded (" + err.Error() + "). Check the address, or send the Federation Metadata XML file instead."
 }
 
-var errNonPublicAddress = errors.New("entrasaml: refusing to connect to a non-public address")
-
-// PublicOnlyHTTPClient returns an HTTP client for URLs that come from
-// outside, such as a metadata URL a customer's admin sends: it connects
-// directly (no proxy) and only to globally reachable unicast addresses, on
-// every redirect too: no loopback, private, link-local, 100.64.0.0/10,
-// documentation, benchmarking, reserved or other special-purpose address
-// of the IANA registries, and no NAT64 or 6to4 address embedding such an
-// IPv4 address (Teredo and local-use NAT64 are refused outright). It has a
-// DefaultMetadataTimeout timeout. [Onboard] uses it by default; give it to
-// Config.HTTPClient when Config.MetadataURL came from a customer, so that
-// refreshes cannot be aimed at internal hosts.
-func PublicOnlyHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: DefaultMetadataTimeout, Control: refuseNonPublic}
-	return &http.Client{
-		Timeout: DefaultMetadataTimeout,
-		Transport: &http.Transport{
-			DialContext:         dialer.DialContext,
-			TLSHandshakeTimeout: DefaultMetadataTimeout,
-			DisableKeepAlives:   true,
-			ForceAttemptHTTP2:   true,
-		},
+// quote formats a value from the document for a message: quoted, escaped,
+// truncated.
+func quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "…"
 	}
-}
-
-func refuseNonPublic(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return err
-	}
-	if !publicAddr(ip) {
-		return fmt.Errorf("%w %s", errNonPublicAddress, ip.Unmap())
-	}
-	return nil
+	return strconv.Quote(s)
 }

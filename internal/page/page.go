@@ -1,11 +1,14 @@
-package entrasaml
+// Package page renders the short HTML pages that the SP and the tenant
+// router answer browsers with: only the library's own text and a reference
+// id, never input.
+package page
 
 import (
 	"html/template"
 	"net/http"
 )
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+var tmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>{{.Title}}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
@@ -16,14 +19,14 @@ h1{font-size:1.4rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
 {{if .Home}}<p><a href="{{.Home}}">Return to the application</a></p>{{end}}</body></html>
 `))
 
-// pageForm is a page's one button, which POSTs to Action (a path of ours).
-type pageForm struct{ Action, Button string }
+// Form is a page's one button, which POSTs to Action (a path of ours).
+type Form struct{ Action, Button string }
 
-// writePage renders a short page: only our own text and a reference id,
-// never input. home is the application's root path ("" for no link); form,
-// when given, adds a button. The page cannot be framed, so the button
-// cannot be clickjacked.
-func writePage(w http.ResponseWriter, status int, title, message, ref, home string, form ...pageForm) {
+// Write renders a short page: only our own text and a reference id, never
+// input. home is the application's root path ("" for no link); form, when
+// given, adds a button. The page cannot be framed, so the button cannot be
+// clickjacked.
+func Write(w http.ResponseWriter, status int, title, message, ref, home string, form ...Form) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -33,10 +36,10 @@ func writePage(w http.ResponseWriter, status int, title, message, ref, home stri
 	w.WriteHeader(status)
 	data := struct {
 		Title, Message, Ref, Home string
-		Form                      *pageForm
+		Form                      *Form
 	}{Title: title, Message: message, Ref: ref, Home: home}
 	if len(form) > 0 {
 		data.Form = &form[0]
 	}
-	pageTemplate.Execute(w, data)
+	tmpl.Execute(w, data)
 }

@@ -1,6 +1,7 @@
 package entrasaml_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -22,14 +23,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
+	"github.com/crewjam/saml/xmlenc"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/entrasaml/entrasaml"
 )
 
-// This file checks interoperability with an IdP we did not write:
-// crewjam/saml's IdentityProvider, run in process behind httptest. It uses
+// This file checks interoperability with crewjam/saml, the peer we did not
+// write: its IdentityProvider, run in process behind httptest, reads our SP
+// metadata and AuthnRequest and signs (and encrypts) responses that our SP
+// verifies; its xmlenc encrypts assertions that our SP decrypts. It uses
 // the real clock on both sides (crewjam's package-level clock globals are
 // never touched, so that parallel tests are unaffected).
 
@@ -127,25 +132,9 @@ func TestInteropCrewjamIdP(t *testing.T) {
 			ctx := context.Background()
 
 			// crewjam's IdP, configured before its server starts.
-			srv := httptest.NewUnstartedServer(nil)
-			t.Cleanup(srv.Close)
-			base := "http://" + srv.Listener.Addr().String()
-			metadataURL, _ := url.Parse(base + "/metadata")
-			ssoURL, _ := url.Parse(base + "/sso")
-			idp := &saml.IdentityProvider{
-				Key:                     idpKey,
-				Certificate:             idpCert,
-				MetadataURL:             *metadataURL,
-				SSOURL:                  *ssoURL,
-				SignatureMethod:         tc.sigMethod,
-				SessionProvider:         interopUser{user},
-				WantAuthnRequestsSigned: tc.signReq,
-				RejectSHA1Signatures:    true,
-				// crewjam's DefaultOnError needs a Logger; show its reason instead.
-				OnError: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
-					http.Error(w, err.Error(), status)
-				},
-			}
+			srv, idp := crewjamIdP(t, idpKey, idpCert, user)
+			idp.SignatureMethod, idp.WantAuthnRequestsSigned, idp.RejectSHA1Signatures = tc.sigMethod, tc.signReq, true
+			metadataURL, ssoURL := idp.MetadataURL, idp.SSOURL
 			idpMetadata := interopMust[[]byte](t)(xml.Marshal(idp.Metadata()))
 			md, err := entrasaml.ParseMetadata(idpMetadata)
 			if err != nil {
@@ -180,30 +169,7 @@ func TestInteropCrewjamIdP(t *testing.T) {
 			srv.Start()
 
 			// SP-initiated sign-in: the browser follows our redirect to crewjam.
-			authnURL, requestID, err := sp.AuthnRequestURL("/after")
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := interopMust[*http.Response](t)(srv.Client().Get(authnURL.String()))
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			if err != nil || res.StatusCode != http.StatusOK {
-				t.Fatalf("crewjam SSO: HTTP %d, %v\n%s", res.StatusCode, err, body)
-			}
-
-			// The auto-submitting HTML form crewjam answers with.
-			action := interopFormAction.FindSubmatch(body)
-			if action == nil || html.UnescapeString(string(action[1])) != sp.ACSURL() {
-				t.Fatalf("form action is not our ACS URL %s:\n%s", sp.ACSURL(), body)
-			}
-			form := map[string]string{}
-			for _, m := range interopFormInput.FindAllSubmatch(body, -1) {
-				form[string(m[1])] = html.UnescapeString(string(m[2]))
-			}
-			samlResponse := form["SAMLResponse"]
-			if samlResponse == "" || form["RelayState"] != "/after" {
-				t.Fatalf("form fields = %q\n%s", form, body)
-			}
+			samlResponse, requestID := crewjamSignIn(t, srv, sp, "/after")
 
 			// Both the Response and the Assertion are signed, with the
 			// expected algorithm, exclusive c14n and enveloped-signature.
@@ -262,5 +228,165 @@ func TestInteropCrewjamIdP(t *testing.T) {
 				t.Errorf("replayed response: %v, want ErrReplay", err)
 			}
 		})
+	}
+}
+
+// TestInteropCrewjamIdPEncrypted: crewjam/saml's IdentityProvider reads our
+// SP metadata, picks its encryption certificate and algorithms, encrypts
+// the signed assertion and signs the Response; Verify decrypts it. Helpers
+// are interop_test.go's.
+func TestInteropCrewjamIdPEncrypted(t *testing.T) {
+	t.Parallel()
+	idpKey, idpCert := interopKeyPair(t, "crewjam-idp")
+	encKey, encCert := interopKeyPair(t, "entrasaml-sp-encryption")
+	const spEntityID = "https://acme.vendor.example/saml"
+	user := saml.Session{CreateTime: time.Now().Add(-time.Minute), Index: "idx-7", NameID: "alice@example.com", NameIDFormat: entrasaml.NameIDFormatEmail}
+
+	for _, tc := range []struct {
+		name       string
+		algorithms bool   // register our metadata's EncryptionMethods with crewjam
+		want       string // the block algorithm crewjam is expected to use
+	}{
+		{name: "metadata-algorithms", algorithms: true, want: "http://www.w3.org/2009/xmlenc11#aes256-gcm"},
+		{name: "crewjam-default", want: "http://www.w3.org/2001/04/xmlenc#aes128-cbc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			srv, idp := crewjamIdP(t, idpKey, idpCert, user)
+			idpMetadata := interopMust[[]byte](t)(xml.Marshal(idp.Metadata()))
+			sp := interopMust[*entrasaml.SP](t)(entrasaml.New(ctx, entrasaml.Config{
+				EntityID: spEntityID, BaseURL: "https://acme.vendor.example", Metadata: idpMetadata,
+				DecryptionKeys: []entrasaml.DecryptionKey{{Key: encKey, Certificate: encCert}},
+			}))
+
+			// crewjam learns our encryption certificate from our SP metadata.
+			var ed saml.EntityDescriptor
+			if err := xml.Unmarshal(sp.SPMetadata(), &ed); err != nil {
+				t.Fatalf("our SP metadata: %v\n%s", err, sp.SPMetadata())
+			}
+			if len(ed.SPSSODescriptors) != 1 || len(ed.SPSSODescriptors[0].KeyDescriptors) != 1 {
+				t.Fatalf("our SP metadata: %+v", ed)
+			}
+			if !tc.algorithms {
+				ed.SPSSODescriptors[0].KeyDescriptors[0].EncryptionMethods = nil
+			}
+			idp.ServiceProviderProvider = interopSPs{spEntityID: &ed}
+			srv.Config.Handler = idp.Handler()
+			srv.Start()
+
+			samlResponse, requestID := crewjamSignIn(t, srv, sp, "/")
+			doc := string(interopMust[[]byte](t)(base64.StdEncoding.DecodeString(samlResponse)))
+			if !strings.Contains(doc, "EncryptedAssertion") || strings.Contains(doc, user.NameID) ||
+				!strings.Contains(doc, `Algorithm="`+tc.want+`"`) {
+				t.Fatalf("crewjam did not encrypt with %s:\n%s", tc.want, doc)
+			}
+			s, err := sp.Verify(ctx, samlResponse, requestID)
+			if err != nil {
+				t.Fatalf("Verify: %v\n%s", err, doc)
+			}
+			if s.NameID != user.NameID || s.SessionIndex != user.Index {
+				t.Errorf("Session = %+v", s)
+			}
+		})
+	}
+}
+
+// TestDecryptCrewjam: assertions encrypted by crewjam's xmlenc decrypt,
+// with a SHA-256 OAEP digest and each block cipher.
+func TestDecryptCrewjam(t *testing.T) {
+	t.Parallel()
+	idp, _ := sharedIdP(t)
+	assertion := signedAssertion(t)
+	for _, bc := range []xmlenc.BlockCipher{xmlenc.AES128GCM, xmlenc.AES256GCM, xmlenc.AES128CBC, xmlenc.AES256CBC} {
+		t.Run(bc.Algorithm(), func(t *testing.T) {
+			t.Parallel()
+			sp := newTestSP(t, idp, func(c *entrasaml.Config) {
+				withDecryption(curKey(t))(c)
+				c.AllowUnsignedCBC = true
+			})
+			s, err := sp.Verify(context.Background(), crewjamEncrypted(t, assertion, bc), fxRequestID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.NameID != adele().UPN {
+				t.Errorf("NameID %q", s.NameID)
+			}
+		})
+	}
+}
+
+// crewjamEncrypted returns a Response (unsigned) whose EncryptedAssertion
+// holds plaintext encrypted by crewjam's xmlenc, an implementation we did
+// not write, to the SP's current key with method.
+func crewjamEncrypted(t *testing.T, plaintext []byte, method xmlenc.BlockCipher) string {
+	t.Helper()
+	cur, _, _ := spEncKeys(t)
+	e := xmlenc.OAEP() // rsa-oaep-mgf1p with a SHA-256 digest, MGF1-SHA1
+	e.BlockCipher = method
+	// A copy: crewjam pads the plaintext in place (append into its spare capacity).
+	ed, err := e.Encrypt(cur.Certificate, bytes.Clone(plaintext), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := etree.NewDocument()
+	resp := doc.CreateElement("samlp:Response")
+	resp.CreateAttr("xmlns:samlp", "urn:oasis:names:tc:SAML:2.0:protocol")
+	resp.CreateAttr("ID", "_r")
+	resp.CreateAttr("Version", "2.0")
+	resp.CreateAttr("IssueInstant", fxNow.Format(time.RFC3339))
+	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success")
+	ea := resp.CreateElement("EncryptedAssertion")
+	ea.CreateAttr("xmlns", "urn:oasis:names:tc:SAML:2.0:assertion")
+	ea.AddChild(ed)
+	return encWrite(t, doc)
+}
+
+// crewjamSignIn runs an SP-initiated sign-in through crewjam's IdP at srv:
+// the browser follows sp's redirect there and gets the auto-submitting form
+// back, which must post to sp's ACS URL with relayState. It returns the
+// SAMLResponse and the request ID to verify it with.
+func crewjamSignIn(t *testing.T, srv *httptest.Server, sp *entrasaml.SP, relayState string) (samlResponse, requestID string) {
+	t.Helper()
+	authnURL, requestID, err := sp.AuthnRequestURL(relayState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := interopMust[*http.Response](t)(srv.Client().Get(authnURL.String()))
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("crewjam SSO: HTTP %d, %v\n%s", res.StatusCode, err, body)
+	}
+	action := interopFormAction.FindSubmatch(body)
+	if action == nil || html.UnescapeString(string(action[1])) != sp.ACSURL() {
+		t.Fatalf("form action is not our ACS URL %s:\n%s", sp.ACSURL(), body)
+	}
+	form := map[string]string{}
+	for _, m := range interopFormInput.FindAllSubmatch(body, -1) {
+		form[string(m[1])] = html.UnescapeString(string(m[2]))
+	}
+	if form["SAMLResponse"] == "" || form["RelayState"] != relayState {
+		t.Fatalf("form fields = %q\n%s", form, body)
+	}
+	return form["SAMLResponse"], requestID
+}
+
+// crewjamIdP returns crewjam's IdentityProvider for user, signing with key
+// and cert, and the unstarted httptest server it is to run on (its URLs
+// are the server's): set its Handler and Start it once configured.
+func crewjamIdP(t *testing.T, key *rsa.PrivateKey, cert *x509.Certificate, user saml.Session) (*httptest.Server, *saml.IdentityProvider) {
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	base := "http://" + srv.Listener.Addr().String()
+	metadataURL, _ := url.Parse(base + "/metadata")
+	ssoURL, _ := url.Parse(base + "/sso")
+	return srv, &saml.IdentityProvider{
+		Key: key, Certificate: cert, MetadataURL: *metadataURL, SSOURL: *ssoURL,
+		SessionProvider: interopUser{user},
+		// crewjam's DefaultOnError needs a Logger; show its reason instead.
+		OnError: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
+			http.Error(w, err.Error(), status)
+		},
 	}
 }

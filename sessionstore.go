@@ -2,6 +2,8 @@ package entrasaml
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -194,6 +196,23 @@ func (sp *SP) indexSlotKey(nameID string, i int) string {
 type indexEntry struct {
 	id, sessionIndex string
 	exp              int64 // Unix seconds
+}
+
+// maxIndexed bounds the sessions of one NameID that an IdP-initiated
+// logout can find (see indexSession).
+const maxIndexed = 32
+
+// sessionIndexKey is the Store key listing the sessions of one NameID, so
+// that an IdP-initiated logout reaches them on every instance.
+func (sp *SP) sessionIndexKey(nameID string) string {
+	h := sha256.Sum256([]byte(nameID))
+	return sp.indexNS + base64.RawURLEncoding.EncodeToString(h[:16])
+}
+
+// indexLine is one session in a NameID's list: session ID, tab,
+// SessionIndex, tab, expiry (Unix seconds).
+func indexLine(id, sessionIndex string, exp time.Time) string {
+	return id + "\t" + strings.NewReplacer("\n", " ", "\t", " ").Replace(sessionIndex) + "\t" + strconv.FormatInt(exp.Unix(), 10) + "\n"
 }
 
 // parseIndexLine reverses indexLine.

@@ -1,6 +1,15 @@
-package entrasaml
+package onboard
 
-import "net/netip"
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"syscall"
+
+	"github.com/entrasaml/entrasaml"
+)
 
 // nonPublicPrefixes are the ranges that PublicOnlyHTTPClient refuses,
 // beyond what netip.Addr.IsGlobalUnicast and IsPrivate already exclude:
@@ -82,4 +91,44 @@ func publicAddr(ip netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+var errNonPublicAddress = errors.New("onboard: refusing to connect to a non-public address")
+
+// PublicOnlyHTTPClient returns an HTTP client for URLs that come from
+// outside, such as a metadata URL a customer's admin sends: it connects
+// directly (no proxy) and only to globally reachable unicast addresses, on
+// every redirect too: no loopback, private, link-local, 100.64.0.0/10,
+// documentation, benchmarking, reserved or other special-purpose address
+// of the IANA registries, and no NAT64 or 6to4 address embedding such an
+// IPv4 address (Teredo and local-use NAT64 are refused outright). It has a
+// entrasaml.DefaultMetadataTimeout timeout. [Check] uses it by default; give it to
+// entrasaml.Config.HTTPClient when Config.MetadataURL came from a customer, so that
+// refreshes cannot be aimed at internal hosts.
+func PublicOnlyHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: entrasaml.DefaultMetadataTimeout, Control: refuseNonPublic}
+	return &http.Client{
+		Timeout: entrasaml.DefaultMetadataTimeout,
+		Transport: &http.Transport{
+			DialContext:         dialer.DialContext,
+			TLSHandshakeTimeout: entrasaml.DefaultMetadataTimeout,
+			DisableKeepAlives:   true,
+			ForceAttemptHTTP2:   true,
+		},
+	}
+}
+
+func refuseNonPublic(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return err
+	}
+	if !publicAddr(ip) {
+		return fmt.Errorf("%w %s", errNonPublicAddress, ip.Unmap())
+	}
+	return nil
 }

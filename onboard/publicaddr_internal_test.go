@@ -1,4 +1,4 @@
-package entrasaml
+package onboard
 
 import (
 	"errors"

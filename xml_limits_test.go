@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 // Adversarial shapes that cost time quadratic in their size before
@@ -125,10 +126,10 @@ func TestLimitsMetadata(t *testing.T) {
 			_, err := entrasaml.ParseMetadata(doc)
 			checkLimit(t, err, entrasaml.ErrMetadata, s.limit)
 
-			rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: doc, Now: func() time.Time { return fxNow }})
-			if rep.Ready || len(rep.Problems) == 0 || rep.Problems[0].Code != entrasaml.ProblemInvalidMetadata ||
+			rep := onboard.Check(context.Background(), onboard.Input{Metadata: doc, Now: func() time.Time { return fxNow }})
+			if rep.Ready || len(rep.Problems) == 0 || rep.Problems[0].Code != onboard.ProblemInvalidMetadata ||
 				!strings.Contains(rep.Problems[0].Message, s.limit) {
-				t.Fatalf("Onboard: ready=%v problems=%+v, want %s naming %q", rep.Ready, rep.Problems, entrasaml.ProblemInvalidMetadata, s.limit)
+				t.Fatalf("Onboard: ready=%v problems=%+v, want %s naming %q", rep.Ready, rep.Problems, onboard.ProblemInvalidMetadata, s.limit)
 			}
 		})
 	}

@@ -45,7 +45,7 @@ func TestVerifyManyGroupsEntratest(t *testing.T) {
 				if len(b64) > entrasaml.DefaultMaxResponseSize {
 					t.Fatalf("the response is %d bytes, over the default limit", len(b64))
 				}
-				s, err := sp.Verify(context.Background(), b64, tReqID)
+				s, err := sp.Verify(context.Background(), b64, fxRequestID)
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
 				}

@@ -1,4 +1,4 @@
-package entrasaml_test
+package tenants_test
 
 import (
 	"context"
@@ -13,13 +13,14 @@ import (
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/tenants"
 )
 
 // One SP per customer must be cheap: these measure the memory a configured
 // customer holds and the time to add one. Run them with
 //
-//	go test -run TestCost -v .
-//	go test -run XXX -bench 'NewSP|TenantsRequireAccount' -benchmem .
+//	go test -run TestCost -v ./tenants
+//	go test -run XXX -bench 'NewSP|RouterRequireAccount' -benchmem ./tenants
 
 const customers = 1000
 
@@ -74,7 +75,7 @@ func TestCostThousandCustomers(t *testing.T) {
 		goroutines := runtime.NumGoroutine()
 		before := heapInUse()
 		start := time.Now()
-		var dir entrasaml.HostDirectory
+		var dir tenants.HostDirectory
 		for i := range customers {
 			cfg := customerConfig(i, mds, tc.shared)
 			sp, err := entrasaml.New(context.Background(), cfg)
@@ -104,7 +105,7 @@ func BenchmarkNewSP(b *testing.B) {
 	for _, shared := range []bool{true, false} {
 		b.Run(map[bool]string{true: "shared-store", false: "default-store"}[shared], func(b *testing.B) {
 			mds, _ := poolMetadata(b)
-			var dir entrasaml.HostDirectory
+			var dir tenants.HostDirectory
 			before := heapInUse()
 			b.ReportAllocs()
 			i := 0
@@ -123,22 +124,22 @@ func BenchmarkNewSP(b *testing.B) {
 	}
 }
 
-// BenchmarkTenantsRequireAccount measures a signed-in page load routed
-// through Tenants among 1,000 customers: host lookup, cookie, Store, context.
-func BenchmarkTenantsRequireAccount(b *testing.B) {
+// BenchmarkRouterRequireAccount measures a signed-in page load routed
+// through a Router among 1,000 customers: host lookup, cookie, Store, context.
+func BenchmarkRouterRequireAccount(b *testing.B) {
 	mds, idps := poolMetadata(b)
-	var dir entrasaml.HostDirectory
+	var dir tenants.HostDirectory
 	for i := range customers {
 		cfg := customerConfig(i, mds, true)
 		cfg.AllowIdPInitiated = true
-		cfg.Now = func() time.Time { return tNow }
+		cfg.Now = func() time.Time { return fxNow }
 		sp, err := entrasaml.New(context.Background(), cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		dir.Set(cfg.BaseURL[len("https://"):], sp)
 	}
-	tn := &entrasaml.Tenants{Resolve: dir.Resolve}
+	tn := &tenants.Router{Resolve: dir.Resolve}
 	sp := dir.Get("c00007.vendor.example")
 	resp, err := idps[7%poolSize].Response(entratest.Response{ACSURL: sp.ACSURL(), Audience: sp.EntityID(), User: adele()})
 	if err != nil {

@@ -1,4 +1,4 @@
-package entrasaml_test
+package onboard_test
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"errors"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -18,10 +17,11 @@ import (
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 // problems returns the report's problems as "severity:code" strings.
-func problems(rep *entrasaml.OnboardingReport) []string {
+func problems(rep *onboard.Report) []string {
 	var out []string
 	for _, p := range rep.Problems {
 		if p.Message == "" {
@@ -33,7 +33,7 @@ func problems(rep *entrasaml.OnboardingReport) []string {
 	return out
 }
 
-func checkReport(t *testing.T, rep *entrasaml.OnboardingReport, ready bool, want ...string) {
+func checkReport(t *testing.T, rep *onboard.Report, ready bool, want ...string) {
 	t.Helper()
 	slices.Sort(want)
 	if got := problems(rep); rep.Ready != ready || !slices.Equal(got, want) {
@@ -77,11 +77,11 @@ func TestOnboardDocuments(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: tt.data, Now: func() time.Time { return fxNow }})
+			rep := onboard.Check(context.Background(), onboard.Input{Metadata: tt.data, Now: func() time.Time { return fxNow }})
 			checkReport(t, rep, tt.ready, tt.want...)
 			// Ready means New accepts the metadata; New refusing means
 			// not Ready. (New accepts tenant-level metadata: sign-in then
-			// fails at every response, which Onboard catches earlier.)
+			// fails at every response, which Check catches earlier.)
 			if err := newWithMetadata(rep.Metadata, fxNow); rep.Ready && err != nil || !rep.Ready && err == nil && tt.name != "tenant-level metadata" {
 				t.Errorf("Ready=%v but New: %v", rep.Ready, err)
 			}
@@ -91,12 +91,12 @@ func TestOnboardDocuments(t *testing.T) {
 
 func TestOnboardReportValues(t *testing.T) {
 	t.Parallel()
-	rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: readTestdata(t, "entra-metadata.xml"),
+	rep := onboard.Check(context.Background(), onboard.Input{Metadata: readTestdata(t, "entra-metadata.xml"),
 		Now: func() time.Time { return fxNow }})
 	if !rep.Ready || rep.TenantID != fxTenant || rep.EntityID != fxIdP || rep.SignOnURL != fxSSO || rep.LogoutURL != fxSSO {
 		t.Errorf("report %+v", rep)
 	}
-	want := []entrasaml.CertificateInfo{{ // testdata/fixtures.json: idp-a, idp-b
+	want := []onboard.Certificate{{ // testdata/fixtures.json: idp-a, idp-b
 		Subject:          "CN=Microsoft Azure Federated SSO Certificate",
 		ThumbprintSHA1:   "C7E9C3298058B9D376DC033B77D5549889E41F5B",
 		ThumbprintSHA256: "8F469F3BEAFB7AE3381A68A0927A90AEA6A641120797C5B52939CE7A275B288C",
@@ -148,7 +148,7 @@ func certKey(t *testing.T, i int, cn string, notBefore, notAfter time.Time) *ent
 func TestOnboardCertificates(t *testing.T) {
 	t.Parallel()
 	const cn = entratest.CertificateSubject
-	current := func() *entratest.Key { return certKey(t, 0, cn, tNow.AddDate(-1, 0, 0), tNow.AddDate(2, 0, 0)) }
+	current := func() *entratest.Key { return certKey(t, 0, cn, fxNow.AddDate(-1, 0, 0), fxNow.AddDate(2, 0, 0)) }
 	tests := []struct {
 		name  string
 		keys  func() []*entratest.Key
@@ -156,36 +156,36 @@ func TestOnboardCertificates(t *testing.T) {
 		want  []string
 	}{
 		{"rollover: one current, one expired", func() []*entratest.Key {
-			return []*entratest.Key{current(), certKey(t, 1, cn, tNow.AddDate(-3, 0, 0), tNow.AddDate(0, 0, -1))}
+			return []*entratest.Key{current(), certKey(t, 1, cn, fxNow.AddDate(-3, 0, 0), fxNow.AddDate(0, 0, -1))}
 		}, true, []string{"warning:certificate_expired"}},
 		{"expires in 10 days", func() []*entratest.Key {
-			return []*entratest.Key{certKey(t, 0, cn, tNow.AddDate(-3, 0, 0), tNow.Add(10*24*time.Hour+time.Hour))}
+			return []*entratest.Key{certKey(t, 0, cn, fxNow.AddDate(-3, 0, 0), fxNow.Add(10*24*time.Hour+time.Hour))}
 		}, true, []string{"warning:certificate_expiring"}},
 		{"rollover: new one not yet valid", func() []*entratest.Key {
-			return []*entratest.Key{current(), certKey(t, 1, cn, tNow.AddDate(0, 0, 1), tNow.AddDate(3, 0, 0))}
+			return []*entratest.Key{current(), certKey(t, 1, cn, fxNow.AddDate(0, 0, 1), fxNow.AddDate(3, 0, 0))}
 		}, true, []string{"warning:certificate_expired"}},
 		{"only one, not yet valid", func() []*entratest.Key {
-			return []*entratest.Key{certKey(t, 1, cn, tNow.AddDate(0, 0, 1), tNow.AddDate(3, 0, 0))}
+			return []*entratest.Key{certKey(t, 1, cn, fxNow.AddDate(0, 0, 1), fxNow.AddDate(3, 0, 0))}
 		}, false, []string{"error:certificate_expired"}},
 		{"tenant-level certificates", func() []*entratest.Key {
-			return []*entratest.Key{certKey(t, 2, "accounts.accesscontrol.windows.net", tNow.AddDate(-1, 0, 0), tNow.AddDate(1, 0, 0))}
+			return []*entratest.Key{certKey(t, 2, "accounts.accesscontrol.windows.net", fxNow.AddDate(-1, 0, 0), fxNow.AddDate(1, 0, 0))}
 		}, false, []string{"error:tenant_level"}},
 		{"an imported certificate", func() []*entratest.Key {
-			return []*entratest.Key{certKey(t, 2, "acme SAML signing", tNow.AddDate(-1, 0, 0), tNow.AddDate(1, 0, 0))}
+			return []*entratest.Key{certKey(t, 2, "acme SAML signing", fxNow.AddDate(-1, 0, 0), fxNow.AddDate(1, 0, 0))}
 		}, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			keys := tt.keys()
-			idp, err := entratest.New(entratest.Options{Key: keys[0], Now: func() time.Time { return tNow }})
+			idp, err := entratest.New(entratest.Options{Key: keys[0], Now: func() time.Time { return fxNow }})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, k := range keys[1:] {
 				idp.AddKey(k)
 			}
-			rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: idp.Metadata(), Now: func() time.Time { return tNow }})
+			rep := onboard.Check(context.Background(), onboard.Input{Metadata: idp.Metadata(), Now: func() time.Time { return fxNow }})
 			checkReport(t, rep, tt.ready, tt.want...)
 			if len(rep.Certificates) != len(keys) {
 				t.Errorf("%d certificates", len(rep.Certificates))
@@ -195,9 +195,9 @@ func TestOnboardCertificates(t *testing.T) {
 			}
 		})
 	}
-	k := certKey(t, 0, cn, tNow.AddDate(-3, 0, 0), tNow.Add(-time.Hour))
-	idp, _ := entratest.New(entratest.Options{Key: k, Now: func() time.Time { return tNow }})
-	if rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: idp.Metadata(), Now: func() time.Time { return tNow }}); rep.Certificates[0].DaysLeft != -1 {
+	k := certKey(t, 0, cn, fxNow.AddDate(-3, 0, 0), fxNow.Add(-time.Hour))
+	idp, _ := entratest.New(entratest.Options{Key: k, Now: func() time.Time { return fxNow }})
+	if rep := onboard.Check(context.Background(), onboard.Input{Metadata: idp.Metadata(), Now: func() time.Time { return fxNow }}); rep.Certificates[0].DaysLeft != -1 {
 		t.Errorf("expired an hour ago: DaysLeft %d, want -1", rep.Certificates[0].DaysLeft)
 	}
 }
@@ -224,11 +224,11 @@ func metadataHost(t *testing.T, idp *entratest.IdP, body func(w http.ResponseWri
 func TestOnboardURL(t *testing.T) {
 	t.Parallel()
 	idp, other := tenantIdP(t, 0), tenantIdP(t, 1)
-	now := func() time.Time { return tNow }
+	now := func() time.Time { return fxNow }
 	srv, tenantURL := metadataHost(t, idp, nil)
 	appURL := tenantURL + "?appid=" + idp.AppID()
 
-	rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{MetadataURL: appURL, HTTPClient: srv.Client(), Now: now})
+	rep := onboard.Check(context.Background(), onboard.Input{MetadataURL: appURL, HTTPClient: srv.Client(), Now: now})
 	checkReport(t, rep, true)
 	if rep.TenantID != idp.TenantID() || rep.AppID != idp.AppID() || rep.MetadataURL != appURL || len(rep.Metadata) == 0 {
 		t.Errorf("report %+v", rep)
@@ -257,22 +257,22 @@ func TestOnboardURL(t *testing.T) {
 	tests := []struct {
 		name     string
 		timeout  time.Duration
-		in       entrasaml.OnboardingInput
+		in       onboard.Input
 		ready    bool
 		problems []string
 	}{
-		{"tenant-level URL", 0, entrasaml.OnboardingInput{MetadataURL: tenantURL}, false, []string{"error:tenant_level"}},
-		{"plain http", 0, entrasaml.OnboardingInput{MetadataURL: strings.Replace(appURL, srv.URL, plain.URL, 1), HTTPClient: plain.Client()}, true, []string{"warning:metadata_url"}},
-		{"not found", 0, entrasaml.OnboardingInput{MetadataURL: srv.URL + "/nope?appid=x"}, false, []string{"error:fetch_failed"}},
-		{"HTML", 0, entrasaml.OnboardingInput{MetadataURL: htmlURL + "?appid=x"}, false, []string{"error:html_page"}},
-		{"too large", 0, entrasaml.OnboardingInput{MetadataURL: hugeURL + "?appid=x"}, false, []string{"error:fetch_failed"}},
-		{"hangs", 100 * time.Millisecond, entrasaml.OnboardingInput{MetadataURL: slowURL + "?appid=x"}, false, []string{"error:fetch_failed"}},
-		{"not a URL", 0, entrasaml.OnboardingInput{MetadataURL: "login.microsoftonline.com/x"}, false, []string{"error:metadata_url"}},
-		{"not http", 0, entrasaml.OnboardingInput{MetadataURL: "file:///etc/passwd"}, false, []string{"error:metadata_url"}},
-		{"XML and URL of different tenants", 0, entrasaml.OnboardingInput{Metadata: other.Metadata(), MetadataURL: appURL}, false, []string{"error:tenant_mismatch"}},
-		{"URL names the tenant by domain", 0, entrasaml.OnboardingInput{Metadata: idp.Metadata(), MetadataURL: "https://login.microsoftonline.com/contoso.onmicrosoft.com" +
+		{"tenant-level URL", 0, onboard.Input{MetadataURL: tenantURL}, false, []string{"error:tenant_level"}},
+		{"plain http", 0, onboard.Input{MetadataURL: strings.Replace(appURL, srv.URL, plain.URL, 1), HTTPClient: plain.Client()}, true, []string{"warning:metadata_url"}},
+		{"not found", 0, onboard.Input{MetadataURL: srv.URL + "/nope?appid=x"}, false, []string{"error:fetch_failed"}},
+		{"HTML", 0, onboard.Input{MetadataURL: htmlURL + "?appid=x"}, false, []string{"error:html_page"}},
+		{"too large", 0, onboard.Input{MetadataURL: hugeURL + "?appid=x"}, false, []string{"error:fetch_failed"}},
+		{"hangs", 100 * time.Millisecond, onboard.Input{MetadataURL: slowURL + "?appid=x"}, false, []string{"error:fetch_failed"}},
+		{"not a URL", 0, onboard.Input{MetadataURL: "login.microsoftonline.com/x"}, false, []string{"error:metadata_url"}},
+		{"not http", 0, onboard.Input{MetadataURL: "file:///etc/passwd"}, false, []string{"error:metadata_url"}},
+		{"XML and URL of different tenants", 0, onboard.Input{Metadata: other.Metadata(), MetadataURL: appURL}, false, []string{"error:tenant_mismatch"}},
+		{"URL names the tenant by domain", 0, onboard.Input{Metadata: idp.Metadata(), MetadataURL: "https://login.microsoftonline.com/contoso.onmicrosoft.com" +
 			"/federationmetadata/2007-06/federationmetadata.xml?appid=" + idp.AppID()}, true, nil},
-		{"XML given, URL only checked", 0, entrasaml.OnboardingInput{Metadata: idp.Metadata(), MetadataURL: "https://127.0.0.1:1/" + idp.TenantID() +
+		{"XML given, URL only checked", 0, onboard.Input{Metadata: idp.Metadata(), MetadataURL: "https://127.0.0.1:1/" + idp.TenantID() +
 			"/federationmetadata/2007-06/federationmetadata.xml?appid=" + idp.AppID()}, true, nil},
 	}
 	for _, tt := range tests {
@@ -288,12 +288,12 @@ func TestOnboardURL(t *testing.T) {
 				tt.in.HTTPClient = srv.Client()
 			}
 			tt.in.Now = now
-			checkReport(t, entrasaml.Onboard(ctx, tt.in), tt.ready, tt.problems...)
+			checkReport(t, onboard.Check(ctx, tt.in), tt.ready, tt.problems...)
 		})
 	}
 }
 
-// By default Onboard does not fetch from loopback, private or link-local
+// By default Check does not fetch from loopback, private or link-local
 // addresses: the URL comes from outside and must not reach the vendor's
 // internal network.
 func TestOnboardDefaultClientRefusesInternalAddresses(t *testing.T) {
@@ -302,7 +302,7 @@ func TestOnboardDefaultClientRefusesInternalAddresses(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	t.Cleanup(srv.Close)
 	for _, u := range []string{srv.URL + "/x?appid=1", "http://[::1]:1/x", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1:1/x", "http://100.64.0.1:1/x"} {
-		rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{MetadataURL: u})
+		rep := onboard.Check(context.Background(), onboard.Input{MetadataURL: u})
 		if rep.Ready || !slices.Contains(problems(rep), "error:fetch_failed") || !strings.Contains(rep.Problems[0].Message, "private or local") {
 			t.Errorf("%s: %+v", u, rep.Problems)
 		}
@@ -312,52 +312,13 @@ func TestOnboardDefaultClientRefusesInternalAddresses(t *testing.T) {
 	}
 }
 
-func TestEntraSettings(t *testing.T) {
-	t.Parallel()
-	idp := tenantIdP(t, 0)
-	for _, tc := range []struct{ base, root string }{
-		{"https://acme.vendor.example", "https://acme.vendor.example"},
-		{"https://acme.vendor.example/", "https://acme.vendor.example"},
-		{"https://vendor.example/acme", "https://vendor.example/acme"},
-		{"http://acme.localhost:8080", "http://acme.localhost:8080"},
-	} {
-		sp := customerSP(t, idp, tc.base, func(c *entrasaml.Config) { c.EntityID = "urn:vendor:acme" })
-		got, err := entrasaml.NewEntraSettings("urn:vendor:acme", tc.base)
-		want := entrasaml.EntraSettings{Identifier: "urn:vendor:acme", ReplyURL: tc.root + "/saml/acs", SignOnURL: tc.root + "/",
-			LogoutURL: tc.root + "/saml/logout", MetadataURL: tc.root + "/saml/metadata"}
-		if err != nil || got != want || sp.EntraSettings() != want || sp.ACSURL() != want.ReplyURL || sp.LogoutURL() != want.LogoutURL {
-			t.Errorf("%s: %+v, %v; SP %+v", tc.base, got, err, sp.EntraSettings())
-		}
-		// The SP metadata carries the same values and is served at MetadataURL.
-		md := string(sp.Metadata())
-		for _, v := range []string{`entityID="` + want.Identifier + `"`, `Location="` + want.ReplyURL + `"`, `Location="` + want.LogoutURL + `"`} {
-			if !strings.Contains(md, v) {
-				t.Errorf("SP metadata lacks %s:\n%s", v, md)
-			}
-		}
-		rec := httptest.NewRecorder()
-		sp.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, want.MetadataURL, nil))
-		if rec.Code != 200 || rec.Body.String() != md {
-			t.Errorf("GET %s: %d", want.MetadataURL, rec.Code)
-		}
-	}
-	for _, tc := range [][2]string{{"", "https://acme.vendor.example"}, {"x", "acme.vendor.example"}, {"x", "ftp://acme.vendor.example"},
-		{"x", "https://acme.vendor.example/?a=b"}, {"x", "https://user@acme.vendor.example"}} {
-		_, err := entrasaml.NewEntraSettings(tc[0], tc[1])
-		_, newErr := entrasaml.New(context.Background(), entrasaml.Config{EntityID: tc[0], BaseURL: tc[1], Metadata: idp.Metadata()})
-		if !errors.Is(err, entrasaml.ErrConfig) || !errors.Is(newErr, entrasaml.ErrConfig) {
-			t.Errorf("%q %q: %v; New: %v", tc[0], tc[1], err, newErr)
-		}
-	}
-}
-
-func FuzzOnboard(f *testing.F) {
+func FuzzCheck(f *testing.F) {
 	for _, name := range []string{"entra-metadata.xml", "entra-metadata-tenant.xml", "entra-metadata-expired.xml",
 		"other-idp-metadata.xml", "sp-metadata.xml", "html-page.html"} {
 		f.Add(readTestdata(f, name))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rep := entrasaml.Onboard(context.Background(), entrasaml.OnboardingInput{Metadata: data, Now: func() time.Time { return fxNow }})
+		rep := onboard.Check(context.Background(), onboard.Input{Metadata: data, Now: func() time.Time { return fxNow }})
 		if _, err := json.Marshal(rep); err != nil {
 			t.Fatal(err)
 		}

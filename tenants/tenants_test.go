@@ -1,4 +1,4 @@
-package entrasaml_test
+package tenants_test
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/tenants"
 )
 
 // Customers of the vendor each have their own Entra tenant. RSA key
@@ -35,7 +36,7 @@ func tenantIdP(t testing.TB, i int) *entratest.IdP {
 	t.Helper()
 	poolOnce.Do(func() {
 		for range poolSize {
-			k, err := entratest.NewKey(2048, tNow.Add(-24*time.Hour), tNow.AddDate(3, 0, 0))
+			k, err := entratest.NewKey(2048, fxNow.Add(-24*time.Hour), fxNow.AddDate(3, 0, 0))
 			if err != nil {
 				poolErr = err
 				return
@@ -46,7 +47,7 @@ func tenantIdP(t testing.TB, i int) *entratest.IdP {
 	if poolErr != nil {
 		t.Fatal(poolErr)
 	}
-	idp, err := entratest.New(entratest.Options{Key: poolKeys[i%poolSize], Now: func() time.Time { return tNow }})
+	idp, err := entratest.New(entratest.Options{Key: poolKeys[i%poolSize], Now: func() time.Time { return fxNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func tenantIdP(t testing.TB, i int) *entratest.IdP {
 
 // Shared by every SP of a vendor, as the Tenants documentation advises.
 var (
-	vendorStore = entrasaml.NewMemoryStore(func() time.Time { return tNow })
+	vendorStore = entrasaml.NewMemoryStore(func() time.Time { return fxNow })
 	vendorKeys  = [][]byte{bytes.Repeat([]byte{7}, entrasaml.SessionKeySize)}
 )
 
@@ -67,7 +68,7 @@ func customerSP(t testing.TB, idp *entratest.IdP, baseURL string, mod func(*entr
 		EntityID:    baseURL + "/saml",
 		BaseURL:     baseURL,
 		Metadata:    idp.Metadata(),
-		Now:         func() time.Time { return tNow },
+		Now:         func() time.Time { return fxNow },
 		Store:       vendorStore,
 		SessionKeys: vendorKeys,
 		Logger:      quietLogger,
@@ -84,7 +85,7 @@ func customerSP(t testing.TB, idp *entratest.IdP, baseURL string, mod func(*entr
 
 // vendorApp is the vendor's handler tree in host mode: SAML endpoints and
 // a protected page that says who is signed in to which customer.
-func vendorApp(tn *entrasaml.Tenants) http.Handler {
+func vendorApp(tn *tenants.Router) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/saml/", tn)
 	mux.Handle("/", tn.RequireAccount(http.HandlerFunc(whoAmI)))
@@ -93,7 +94,7 @@ func vendorApp(tn *entrasaml.Tenants) http.Handler {
 
 func whoAmI(w http.ResponseWriter, r *http.Request) {
 	s, _ := entrasaml.SessionFromContext(r.Context())
-	sp, _ := entrasaml.SPFromContext(r.Context())
+	sp, _ := tenants.SPFromContext(r.Context())
 	fmt.Fprintf(w, "customer=%s user=%s tenant=%s", sp.EntityID(), s.NameID, s.TenantID)
 }
 
@@ -196,12 +197,12 @@ func (b *tenantBrowser) signIn(page string, idp *entratest.IdP, user string) {
 func TestTenantsHostRouting(t *testing.T) {
 	t.Parallel()
 	acmeIdP, globexIdP := tenantIdP(t, 0), tenantIdP(t, 1)
-	var dir entrasaml.HostDirectory
+	var dir tenants.HostDirectory
 	acme := customerSP(t, acmeIdP, "https://acme.vendor.example", nil)
 	globex := customerSP(t, globexIdP, "https://globex.vendor.example", nil)
 	dir.Set("acme.vendor.example", acme)
 	dir.Set("Globex.Vendor.Example", globex)
-	app := vendorApp(&entrasaml.Tenants{Resolve: dir.Resolve})
+	app := vendorApp(&tenants.Router{Resolve: dir.Resolve})
 
 	// One browser signs in to both customers, each through its own tenant.
 	b := newTenantBrowser(t, app)
@@ -244,7 +245,7 @@ func TestTenantsHostRouting(t *testing.T) {
 			t.Errorf("host %q: %d, want %d", tc.host, rec.Code, tc.want)
 		}
 	}
-	tn := &entrasaml.Tenants{Resolve: dir.Resolve}
+	tn := &tenants.Router{Resolve: dir.Resolve}
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("next ran for an unknown host") })
 	for name, h := range map[string]http.Handler{"ServeHTTP": tn, "RequireAccount": tn.RequireAccount(next), "LoadSession": tn.LoadSession(next)} {
 		for _, m := range []string{http.MethodGet, http.MethodPost} {
@@ -260,7 +261,7 @@ func TestTenantsHostRouting(t *testing.T) {
 
 	// LoadSession: the SP is in the context with or without a session.
 	h := tn.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sp, _ := entrasaml.SPFromContext(r.Context())
+		sp, _ := tenants.SPFromContext(r.Context())
 		_, signedIn := entrasaml.SessionFromContext(r.Context())
 		fmt.Fprintf(w, "%s %v", sp.EntityID(), signedIn)
 	}))
@@ -275,11 +276,11 @@ func TestTenantsResolverError(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	tn := &entrasaml.Tenants{Logger: logger, Resolve: func(r *http.Request) (*entrasaml.SP, error) {
+	tn := &tenants.Router{Logger: logger, Resolve: func(r *http.Request) (*entrasaml.SP, error) {
 		return nil, fmt.Errorf("customers database: connection refused")
 	}}
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("next ran") })
-	for _, h := range []http.Handler{tn, tn.RequireAccount(next), tn.LoadSession(next), &entrasaml.Tenants{Logger: logger}} {
+	for _, h := range []http.Handler{tn, tn.RequireAccount(next), tn.LoadSession(next), &tenants.Router{Logger: logger}} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://acme.vendor.example/saml/metadata", nil))
 		body := rec.Body.String()
@@ -289,7 +290,7 @@ func TestTenantsResolverError(t *testing.T) {
 		}
 	}
 	if !strings.Contains(logs.String(), "connection refused") || !strings.Contains(logs.String(), "correlation_id=") ||
-		!strings.Contains(logs.String(), "Tenants.Resolve is nil") {
+		!strings.Contains(logs.String(), "Router.Resolve is nil") {
 		t.Errorf("log: %s", logs.String())
 	}
 }
@@ -299,10 +300,10 @@ func TestTenantsResolverError(t *testing.T) {
 func TestTenantsPathPrefix(t *testing.T) {
 	t.Parallel()
 	acmeIdP, globexIdP := tenantIdP(t, 0), tenantIdP(t, 1)
-	var dir entrasaml.PathDirectory
+	var dir tenants.PathDirectory
 	dir.Set("acme", customerSP(t, acmeIdP, "https://vendor.example/acme", nil))
 	dir.Set("/globex/", customerSP(t, globexIdP, "https://vendor.example/globex", nil))
-	tn := &entrasaml.Tenants{Resolve: dir.Resolve}
+	tn := &tenants.Router{Resolve: dir.Resolve}
 	mux := http.NewServeMux()
 	mux.Handle("/{customer}/saml/", tn)
 	mux.Handle("/{customer}/", tn.RequireAccount(http.HandlerFunc(whoAmI)))
@@ -356,7 +357,7 @@ func TestHostDirectory(t *testing.T) {
 	idp := tenantIdP(t, 0)
 	a := customerSP(t, idp, "https://acme.vendor.example", nil)
 	v6 := customerSP(t, idp, "https://[2001:db8::1]", nil)
-	var d entrasaml.HostDirectory
+	var d tenants.HostDirectory
 	d.Set("ACME.vendor.example:443", a)
 	d.Set("[2001:DB8::1]:8443", v6)
 	d.Set("", a) // matches nothing
@@ -388,7 +389,7 @@ func TestHostDirectory(t *testing.T) {
 
 func TestSPFromContext(t *testing.T) {
 	t.Parallel()
-	if _, ok := entrasaml.SPFromContext(context.Background()); ok {
+	if _, ok := tenants.SPFromContext(context.Background()); ok {
 		t.Error("SP in an empty context")
 	}
 }

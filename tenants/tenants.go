@@ -1,4 +1,12 @@
-package entrasaml
+// Package tenants serves many customers from one handler tree: a SaaS
+// vendor gives each customer its own [entrasaml.SP] (its own Entra tenant,
+// EntityID and BaseURL), and a [Router] picks the customer per request. The
+// SP does the rest, so everything an SP guarantees holds per customer.
+//
+// The package imports only the root package (and the standard library):
+// routing is a thin layer over SPs, and an app with one customer does not
+// need it.
+package tenants
 
 import (
 	"context"
@@ -10,19 +18,17 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/internal/page"
 )
 
-// Many customers, one app: a SaaS vendor gives each customer its own SP
-// (its own Entra tenant, EntityID and BaseURL) and serves all of them from
-// one handler tree. Tenants picks the customer per request; the SP does the
-// rest, so everything an SP guarantees holds per customer.
-
-// TenantResolver finds the SP of the customer a request belongs to, for
-// [Tenants]. It returns (nil, nil) when the request belongs to no customer
-// (Tenants answers 404), and an error only when it cannot tell, for example
-// because the database is down (Tenants answers 503 and logs the error). It
+// Resolver finds the SP of the customer a request belongs to, for
+// [Router]. It returns (nil, nil) when the request belongs to no customer
+// (Router answers 404), and an error only when it cannot tell, for example
+// because the database is down (Router answers 503 and logs the error). It
 // is called once per request, concurrently: it must be safe for concurrent
-// use and should be fast (keep SPs in memory; build one with [New] when a
+// use and should be fast (keep SPs in memory; build one with [entrasaml.New] when a
 // customer is added or changed, not per request).
 //
 // The resolver decides what identifies a customer: the Host header
@@ -30,24 +36,24 @@ import (
 // ([PathDirectory.Resolve]), or anything else. Only a resolver may trust
 // X-Forwarded-Host, and only behind a proxy that sets it and strips it from
 // clients; nothing else in this package reads it.
-type TenantResolver func(r *http.Request) (*SP, error)
+type Resolver func(r *http.Request) (*entrasaml.SP, error)
 
-// Tenants serves many SPs, one per customer, from one handler tree. For
+// Router serves many SPs, one per customer, from one handler tree. For
 // each request it calls Resolve and hands the request to that customer's
 // SP; the handler passed to RequireAccount or LoadSession finds it with
 // [SPFromContext]. Host mode, one subdomain per customer:
 //
-//	var customers entrasaml.HostDirectory // or your own TenantResolver
+//	var customers tenants.HostDirectory // or your own Resolver
 //	customers.Set("acme.vendor.example", acmeSP)
-//	t := &entrasaml.Tenants{Resolve: customers.Resolve}
+//	t := &tenants.Router{Resolve: customers.Resolve}
 //	mux.Handle("/saml/", t)                  // each customer's /saml/acs, /saml/metadata, /saml/logout
 //	mux.Handle("/", t.RequireAccount(app))   // each customer's pages
 //
 // Path mode, one path prefix per customer (BaseURL https://vendor.example/acme):
 //
-//	var customers entrasaml.PathDirectory
+//	var customers tenants.PathDirectory
 //	customers.Set("acme", acmeSP)
-//	t := &entrasaml.Tenants{Resolve: customers.Resolve}
+//	t := &tenants.Router{Resolve: customers.Resolve}
 //	mux.Handle("/{customer}/saml/", t)
 //	mux.Handle("/{customer}/", t.RequireAccount(app))
 //
@@ -74,30 +80,30 @@ type TenantResolver func(r *http.Request) (*SP, error)
 // customer's SP (new metadata, same EntityID and BaseURL) keeps its users
 // signed in. An SP starts no goroutine, so removing one needs no cleanup.
 //
-// A Tenants is safe for concurrent use; do not change its fields while it
+// A Router is safe for concurrent use; do not change its fields while it
 // serves.
-type Tenants struct {
+type Router struct {
 	// Resolve finds the customer's SP. Required: when nil, every request
 	// gets a 503 and an error is logged.
-	Resolve TenantResolver
+	Resolve Resolver
 	// Logger receives resolver errors. nil: slog.Default().
 	Logger *slog.Logger
 }
 
 // ServeHTTP serves the resolved customer's SAML endpoints, as
-// [SP.ServeHTTP] does: /saml/acs, /saml/metadata and /saml/logout under
+// [entrasaml.SP.ServeHTTP] does: /saml/acs, /saml/metadata and /saml/logout under
 // that SP's BaseURL.
-func (t *Tenants) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (t *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sp := t.resolve(w, r); sp != nil {
 		sp.ServeHTTP(w, r)
 	}
 }
 
-// RequireAccount is [SP.RequireAccount] for the resolved customer: next
-// runs only for users signed in to that customer, with the [Session] and
+// RequireAccount is [entrasaml.SP.RequireAccount] for the resolved customer: next
+// runs only for users signed in to that customer, with the [entrasaml.Session] and
 // the SP in the request context; other page loads are sent to that
 // customer's Entra tenant to sign in.
-func (t *Tenants) RequireAccount(next http.Handler) http.Handler {
+func (t *Router) RequireAccount(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sp := t.resolve(w, r); sp != nil {
 			sp.RequireAccount(next).ServeHTTP(w, withSP(r, sp))
@@ -105,12 +111,12 @@ func (t *Tenants) RequireAccount(next http.Handler) http.Handler {
 	})
 }
 
-// LoadSession is [SP.LoadSession] for the resolved customer: next always
+// LoadSession is [entrasaml.SP.LoadSession] for the resolved customer: next always
 // runs, with the SP in the request context and the session when there is
 // one. Unlike SP.LoadSession it does refuse some requests: those that
 // belong to no customer (404) and those whose customer cannot be resolved
 // (503).
-func (t *Tenants) LoadSession(next http.Handler) http.Handler {
+func (t *Router) LoadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sp := t.resolve(w, r); sp != nil {
 			sp.LoadSession(next).ServeHTTP(w, withSP(r, sp))
@@ -119,8 +125,8 @@ func (t *Tenants) LoadSession(next http.Handler) http.Handler {
 }
 
 // resolve returns the request's SP, or answers the request and returns nil.
-func (t *Tenants) resolve(w http.ResponseWriter, r *http.Request) *SP {
-	var sp *SP
+func (t *Router) resolve(w http.ResponseWriter, r *http.Request) *entrasaml.SP {
+	var sp *entrasaml.SP
 	err := errNoResolver
 	if t.Resolve != nil {
 		sp, err = t.Resolve(r)
@@ -136,35 +142,35 @@ func (t *Tenants) resolve(w http.ResponseWriter, r *http.Request) *SP {
 		}
 		logger.ErrorContext(r.Context(), "entrasaml: cannot resolve the customer", "status", http.StatusServiceUnavailable,
 			"correlation_id", ref, "err", err, "host", r.Host, "path", r.URL.Path)
-		writePage(w, http.StatusServiceUnavailable, "Temporarily unavailable",
+		page.Write(w, http.StatusServiceUnavailable, "Temporarily unavailable",
 			"This application is temporarily unavailable. Please try again in a minute.", ref, "/")
 		return nil
 	case sp == nil:
-		writePage(w, http.StatusNotFound, "Not found", "There is no application at this address.", "", "")
+		page.Write(w, http.StatusNotFound, "Not found", "There is no application at this address.", "", "")
 		return nil
 	}
 	return sp
 }
 
-var errNoResolver = errors.New("entrasaml: Tenants.Resolve is nil")
+var errNoResolver = errors.New("tenants: Router.Resolve is nil")
 
 type spKey struct{}
 
-func withSP(r *http.Request, sp *SP) *http.Request {
+func withSP(r *http.Request, sp *entrasaml.SP) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), spKey{}, sp))
 }
 
-// SPFromContext returns the SP that [Tenants.RequireAccount] or
-// [Tenants.LoadSession] resolved for the request: which customer it
+// SPFromContext returns the SP that [Router.RequireAccount] or
+// [Router.LoadSession] resolved for the request: which customer it
 // belongs to (SP.EntityID, SP.EntraSettings), and where a "Sign in" button
 // goes (SP.StartSignIn).
-func SPFromContext(ctx context.Context) (*SP, bool) {
-	sp, ok := ctx.Value(spKey{}).(*SP)
+func SPFromContext(ctx context.Context) (*entrasaml.SP, bool) {
+	sp, ok := ctx.Value(spKey{}).(*entrasaml.SP)
 	return sp, ok && sp != nil
 }
 
 // HostDirectory maps host names to SPs, one per customer, and is ready to
-// use as a [TenantResolver] (its Resolve method). The zero value is an
+// use as a [Resolver] (its Resolve method). The zero value is an
 // empty directory. It is safe for concurrent use: customers can be set,
 // replaced and deleted while requests are served.
 //
@@ -185,20 +191,20 @@ type HostDirectory struct {
 
 // Set makes sp serve host, replacing any SP there. Set(host, nil) is
 // Delete(host).
-func (d *HostDirectory) Set(host string, sp *SP) { d.dir.set(canonicalHost(host), sp) }
+func (d *HostDirectory) Set(host string, sp *entrasaml.SP) { d.dir.set(canonicalHost(host), sp) }
 
 // Delete removes host's SP, if any: its requests get 404 from then on.
 func (d *HostDirectory) Delete(host string) { d.dir.set(canonicalHost(host), nil) }
 
 // Get returns host's SP, or nil.
-func (d *HostDirectory) Get(host string) *SP { return d.dir.get(canonicalHost(host)) }
+func (d *HostDirectory) Get(host string) *entrasaml.SP { return d.dir.get(canonicalHost(host)) }
 
 // Len returns the number of hosts with an SP.
 func (d *HostDirectory) Len() int { return d.dir.len() }
 
 // Resolve returns the SP of r.Host, or nil (no error) when there is none.
-// It is a [TenantResolver].
-func (d *HostDirectory) Resolve(r *http.Request) (*SP, error) { return d.Get(r.Host), nil }
+// It is a [Resolver].
+func (d *HostDirectory) Resolve(r *http.Request) (*entrasaml.SP, error) { return d.Get(r.Host), nil }
 
 // canonicalHost lowercases h and removes its port, brackets and trailing dot.
 func canonicalHost(h string) string {
@@ -214,7 +220,7 @@ func canonicalHost(h string) string {
 }
 
 // PathDirectory maps the first segment of the request path to SPs, one per
-// customer, and is ready to use as a [TenantResolver] (its Resolve
+// customer, and is ready to use as a [Resolver] (its Resolve
 // method): with Set("acme", sp), requests for /acme/... go to sp, whose
 // BaseURL must end in that segment (e.g. "https://vendor.example/acme", so
 // that its ACS URL is https://vendor.example/acme/saml/acs and its cookies
@@ -223,7 +229,7 @@ func canonicalHost(h string) string {
 // directory; it is safe for concurrent use.
 //
 // Prefer [HostDirectory] when you can give each customer a subdomain: see
-// [Tenants] on why a host per customer isolates better.
+// [Router] on why a host per customer isolates better.
 type PathDirectory struct {
 	dir directory
 }
@@ -231,20 +237,24 @@ type PathDirectory struct {
 // Set makes sp serve the path prefix "/"+segment. segment is one path
 // segment ("acme"; "/acme/" is the same, "a/b" never matches); "" is
 // ignored. Set(segment, nil) is Delete(segment).
-func (d *PathDirectory) Set(segment string, sp *SP) { d.dir.set(strings.Trim(segment, "/"), sp) }
+func (d *PathDirectory) Set(segment string, sp *entrasaml.SP) {
+	d.dir.set(strings.Trim(segment, "/"), sp)
+}
 
 // Delete removes segment's SP, if any: its requests get 404 from then on.
 func (d *PathDirectory) Delete(segment string) { d.dir.set(strings.Trim(segment, "/"), nil) }
 
 // Get returns segment's SP, or nil.
-func (d *PathDirectory) Get(segment string) *SP { return d.dir.get(strings.Trim(segment, "/")) }
+func (d *PathDirectory) Get(segment string) *entrasaml.SP {
+	return d.dir.get(strings.Trim(segment, "/"))
+}
 
 // Len returns the number of path prefixes with an SP.
 func (d *PathDirectory) Len() int { return d.dir.len() }
 
 // Resolve returns the SP of the first segment of r.URL.Path, or nil (no
-// error) when there is none. It is a [TenantResolver].
-func (d *PathDirectory) Resolve(r *http.Request) (*SP, error) {
+// error) when there is none. It is a [Resolver].
+func (d *PathDirectory) Resolve(r *http.Request) (*entrasaml.SP, error) {
 	seg, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	return d.dir.get(seg), nil
 }
@@ -253,10 +263,10 @@ func (d *PathDirectory) Resolve(r *http.Request) (*SP, error) {
 // nothing.
 type directory struct {
 	mu sync.RWMutex
-	m  map[string]*SP
+	m  map[string]*entrasaml.SP
 }
 
-func (d *directory) set(key string, sp *SP) {
+func (d *directory) set(key string, sp *entrasaml.SP) {
 	if key == "" {
 		return
 	}
@@ -267,12 +277,12 @@ func (d *directory) set(key string, sp *SP) {
 		return
 	}
 	if d.m == nil {
-		d.m = make(map[string]*SP)
+		d.m = make(map[string]*entrasaml.SP)
 	}
 	d.m[key] = sp
 }
 
-func (d *directory) get(key string) *SP {
+func (d *directory) get(key string) *entrasaml.SP {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return d.m[key]

@@ -1,4 +1,4 @@
-package entrasaml_test
+package tenants_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/tenants"
 )
 
 // A response from customer A's tenant is refused at customer B, even though
@@ -30,7 +31,7 @@ func TestIsolationForeignTenantResponse(t *testing.T) {
 	// only the SP's own Destination and Audience tell them apart.
 	spShared := customerSP(t, idpA, "https://initech.vendor.example", nil)
 
-	forA := entratest.Response{ACSURL: spA.ACSURL(), Audience: spA.EntityID(), InResponseTo: tReqID, User: adele()}
+	forA := entratest.Response{ACSURL: spA.ACSURL(), Audience: spA.EntityID(), InResponseTo: fxRequestID, User: adele()}
 	tests := []struct {
 		name string
 		idp  *entratest.IdP
@@ -39,11 +40,11 @@ func TestIsolationForeignTenantResponse(t *testing.T) {
 		want error
 	}{
 		{"B's own response (control)", idpB, func() entratest.Response {
-			return entratest.Response{ACSURL: spB.ACSURL(), Audience: spB.EntityID(), InResponseTo: tReqID, User: adele()}
+			return entratest.Response{ACSURL: spB.ACSURL(), Audience: spB.EntityID(), InResponseTo: fxRequestID, User: adele()}
 		}, spB, nil},
 		{"A's response posted to B", idpA, func() entratest.Response { return forA }, spB, entrasaml.ErrUnknownSigner},
 		{"A's tenant forges a response for B", idpA, func() entratest.Response {
-			return entratest.Response{ACSURL: spB.ACSURL(), Audience: spB.EntityID(), InResponseTo: tReqID, User: adele(),
+			return entratest.Response{ACSURL: spB.ACSURL(), Audience: spB.EntityID(), InResponseTo: fxRequestID, User: adele(),
 				Issuer: idpB.EntityID(), Sign: entratest.SignBoth}
 		}, spB, entrasaml.ErrUnknownSigner},
 		{"shared tenant: A's response posted to the other customer", idpA, func() entratest.Response { return forA }, spShared, entrasaml.ErrDestinationMismatch},
@@ -60,7 +61,7 @@ func TestIsolationForeignTenantResponse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = tt.sp.Verify(context.Background(), resp, tReqID)
+			_, err = tt.sp.Verify(context.Background(), resp, fxRequestID)
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -76,10 +77,10 @@ func TestIsolationForeignTenantResponse(t *testing.T) {
 
 	// Over HTTP, through Tenants: B's ACS answers 403 and starts no session,
 	// although the browser has a sign-in to B pending.
-	var dir entrasaml.HostDirectory
+	var dir tenants.HostDirectory
 	dir.Set("acme.vendor.example", spA)
 	dir.Set("globex.vendor.example", spB)
-	b := newTenantBrowser(t, vendorApp(&entrasaml.Tenants{Resolve: dir.Resolve}))
+	b := newTenantBrowser(t, vendorApp(&tenants.Router{Resolve: dir.Resolve}))
 	reqB := b.startSignIn("https://globex.vendor.example/", idpB)
 	forged, _ := idpA.Response(entratest.Response{ACSURL: spB.ACSURL(), Audience: spB.EntityID(),
 		InResponseTo: reqB.ID, User: adele(), Issuer: idpB.EntityID()})
@@ -98,10 +99,10 @@ func TestIsolationForeignTenantResponse(t *testing.T) {
 func TestIsolationCookies(t *testing.T) {
 	t.Parallel()
 	idpA, idpB := tenantIdP(t, 0), tenantIdP(t, 1)
-	var dir entrasaml.HostDirectory
+	var dir tenants.HostDirectory
 	dir.Set("acme.vendor.example", customerSP(t, idpA, "https://acme.vendor.example", nil))
 	dir.Set("globex.vendor.example", customerSP(t, idpB, "https://globex.vendor.example", nil))
-	app := vendorApp(&entrasaml.Tenants{Resolve: dir.Resolve})
+	app := vendorApp(&tenants.Router{Resolve: dir.Resolve})
 	b := newTenantBrowser(t, app)
 	b.signIn("https://acme.vendor.example/", idpA, "adele@acme.example")
 	acmeURL, _ := url.Parse("https://acme.vendor.example/")
@@ -165,7 +166,7 @@ func TestIsolationCookies(t *testing.T) {
 // responses is accepted once by each, with one shared Store.
 func TestIsolationReplayCache(t *testing.T) {
 	t.Parallel()
-	store := entrasaml.NewMemoryStore(func() time.Time { return tNow })
+	store := entrasaml.NewMemoryStore(func() time.Time { return fxNow })
 	shared := func(c *entrasaml.Config) { c.Store = store }
 	idpA, idpB := tenantIdP(t, 0), tenantIdP(t, 1)
 	spA := customerSP(t, idpA, "https://acme.vendor.example", shared)
@@ -177,14 +178,14 @@ func TestIsolationReplayCache(t *testing.T) {
 		sp  *entrasaml.SP
 	}{{idpA, spA}, {idpB, spB}, {idpA, spC}} {
 		resp, err := tc.idp.Response(entratest.Response{ACSURL: tc.sp.ACSURL(), Audience: tc.sp.EntityID(),
-			InResponseTo: tReqID, User: adele(), AssertionID: id, ResponseID: id + "r"})
+			InResponseTo: fxRequestID, User: adele(), AssertionID: id, ResponseID: id + "r"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tc.sp.Verify(context.Background(), resp, tReqID); err != nil {
+		if _, err := tc.sp.Verify(context.Background(), resp, fxRequestID); err != nil {
 			t.Errorf("%s: first use refused: %v", tc.sp.EntityID(), err)
 		}
-		if _, err := tc.sp.Verify(context.Background(), resp, tReqID); !errors.Is(err, entrasaml.ErrReplay) {
+		if _, err := tc.sp.Verify(context.Background(), resp, fxRequestID); !errors.Is(err, entrasaml.ErrReplay) {
 			t.Errorf("%s: second use: %v, want ErrReplay", tc.sp.EntityID(), err)
 		}
 	}
@@ -211,15 +212,15 @@ func TestIsolationBrokenMetadataURL(t *testing.T) {
 	t.Cleanup(releaseAll) // before hang.Close: cleanups run last-in first-out
 
 	idpA, idpB, idpC := tenantIdP(t, 0), tenantIdP(t, 1), tenantIdP(t, 2)
-	clockC := &clock{now: tNow}
-	var dir entrasaml.HostDirectory
+	clockC := &clock{now: fxNow}
+	var dir tenants.HostDirectory
 	dir.Set("acme.vendor.example", customerSP(t, idpA, "https://acme.vendor.example", nil))
 	dir.Set("globex.vendor.example", customerSP(t, idpB, "https://globex.vendor.example", nil))
 	dir.Set("initech.vendor.example", customerSP(t, idpC, "https://initech.vendor.example", func(c *entrasaml.Config) {
 		c.MetadataURL = hang.URL + "/" + idpC.TenantID() + "/federationmetadata/2007-06/federationmetadata.xml?appid=" + idpC.AppID()
 		c.Now = clockC.Now
 	}))
-	app := vendorApp(&entrasaml.Tenants{Resolve: dir.Resolve})
+	app := vendorApp(&tenants.Router{Resolve: dir.Resolve})
 	clockC.Advance(25 * time.Hour) // C's metadata is now stale: its next response refreshes it
 
 	// C's ACS blocks in the refresh.
@@ -277,10 +278,10 @@ func TestTenantsConcurrentChanges(t *testing.T) {
 		customerSP(t, idpA, "https://acme.vendor.example", nil),
 	}
 	globex := customerSP(t, idpB, "https://globex.vendor.example", nil)
-	var dir entrasaml.HostDirectory
+	var dir tenants.HostDirectory
 	dir.Set("acme.vendor.example", acme[0])
 	dir.Set("globex.vendor.example", globex)
-	app := vendorApp(&entrasaml.Tenants{Resolve: dir.Resolve})
+	app := vendorApp(&tenants.Router{Resolve: dir.Resolve})
 	b := newTenantBrowser(t, app)
 	b.signIn("https://acme.vendor.example/", idpA, "adele@acme.example")
 	acmeURL, _ := url.Parse("https://acme.vendor.example/")
