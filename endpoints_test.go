@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -273,4 +275,38 @@ func TestHTTPPostedToAnotherACS(t *testing.T) {
 			t.Errorf("posted to %s: %d, want %d", path, rec.Code, want)
 		}
 	}
+}
+
+// A vendor whose customers' Entra applications already post to
+// /auth/saml/callback keeps that Reply URL, accepts the library's default
+// too, and mounts every path the SP serves.
+func ExampleSP_Paths() {
+	metadata, err := os.ReadFile("testdata/entra-metadata.xml") // downloaded from Entra
+	if err != nil {
+		log.Fatal(err)
+	}
+	sp, err := entrasaml.New(context.Background(), entrasaml.Config{
+		EntityID:   "https://acme.vendor.example/saml",
+		BaseURL:    "https://acme.vendor.example",
+		ACSPaths:   []string{"/auth/saml/callback", "/saml/acs"}, // the first is the default
+		LogoutPath: "/auth/saml/logout",
+		Metadata:   metadata,
+		Now:        func() time.Time { return time.Date(2026, 11, 20, 10, 1, 0, 0, time.UTC) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for _, p := range sp.Paths() {
+		mux.Handle(p, sp)
+		fmt.Println(p)
+	}
+	fmt.Println("Sign on URL:", sp.EntraSettings().SignOnURL)
+	// Output:
+	// /auth/saml/callback
+	// /saml/acs
+	// /auth/saml/logout
+	// /saml/metadata
+	// /saml/login
+	// Sign on URL: https://acme.vendor.example/saml/login
 }
