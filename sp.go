@@ -36,7 +36,9 @@ type Config struct {
 	EntityID string
 	// BaseURL is the app's external origin as the browser sees it, e.g.
 	// "https://acme.vendor.example" (a path prefix is allowed). The ACS URL
-	// (Entra's Reply URL) is BaseURL + "/saml/acs". Required; a BaseURL
+	// (Entra's Reply URL) is BaseURL + "/saml/acs" (see ACSPaths), and the
+	// browser must use BaseURL's host name for the sign-in cookie to reach
+	// it ([SP.StartSignIn] sends it there first). Required; a BaseURL
 	// that ends with an endpoint path (a pasted Reply URL such as
 	// ".../saml/acs") fails with ErrConfig.
 	BaseURL string
@@ -48,7 +50,10 @@ type Config struct {
 	// several to keep Reply URLs that customers' Entra applications
 	// already have, such as "/auth/saml/callback" from another SAML
 	// library. A response's Destination and Recipient must be the URL its
-	// request named, and the one it was posted to.
+	// request named, and the one it was posted to. Paths (here and below)
+	// are clean absolute paths without query, fragment, percent-encoding
+	// or braces, all different, else New fails with ErrConfig; mount them
+	// with [SP.Paths].
 	ACSPaths []string
 	// LogoutPath is the logout endpoint's path under BaseURL (Entra's
 	// Logout Url). "": "/saml/logout".
