@@ -68,8 +68,10 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // parseXML parses one XML document strictly: no DTD or entity declarations,
 // no processing instructions but the XML declaration, nothing but
-// whitespace outside the single root element, no duplicate attributes and
-// the limits above. Any violation is ErrMalformed (or sentinel, for
+// whitespace outside the single root element, no duplicate attributes, no
+// literal tab or line break in an attribute value (XML reads it as a space,
+// the parser does not), no encoding but UTF-8 declared, and the limits
+// above. Any violation is ErrMalformed (or sentinel, for
 // metadata). The counting limits are enforced by prescan, before etree
 // builds anything; etree's parse is linear in the input (duplicate
 // attributes are preserved, not merged), and the checks after it are too.
@@ -102,6 +104,11 @@ func parseXML(data []byte, sentinel error) (*etree.Element, error) {
 		case *etree.ProcInst:
 			if i != 0 || t.Target != "xml" {
 				return nil, newErr(sentinel, "processing instruction outside the XML declaration")
+			}
+			// The parser reads every document as UTF-8 whatever it
+			// declares; a signer would have read another encoding.
+			if enc, ok := xmlDeclEncoding(t.Inst); ok && !strings.EqualFold(enc, "UTF-8") {
+				return nil, newErr(sentinel, "the XML declaration names an encoding other than UTF-8")
 			}
 		case *etree.Directive:
 			return nil, newErr(sentinel, "DTD or entity declaration")
@@ -270,6 +277,13 @@ func (x *xmlCounts) scan(data []byte, sentinel error) error {
 				if k < 0 {
 					return nil
 				}
+				// XML reads a literal tab or line break in an attribute
+				// value as a space (attribute-value normalization, which
+				// the parser does not do): refused, so that no value
+				// differs from what an XML-DSig signer canonicalized.
+				if bytes.ContainsAny(data[i+1:i+1+k], "\t\n\r") {
+					return newErr(sentinel, "a literal tab or line break in an attribute value (write it as a character reference)")
+				}
 				i += k + 2
 				from = i
 			case '=':
@@ -314,6 +328,28 @@ func (x *xmlCounts) scan(data []byte, sentinel error) error {
 		}
 	}
 	return nil
+}
+
+// xmlDeclEncoding returns the encoding named in the XML declaration's
+// content inst, ok=false when it names none; a malformed one is "".
+func xmlDeclEncoding(inst string) (enc string, ok bool) {
+	i := strings.Index(inst, "encoding")
+	if i < 0 {
+		return "", false
+	}
+	s := strings.TrimLeft(inst[i+len("encoding"):], " \t\r\n")
+	if !strings.HasPrefix(s, "=") {
+		return "", true
+	}
+	s = strings.TrimLeft(s[1:], " \t\r\n")
+	if s == "" || s[0] != '"' && s[0] != '\'' {
+		return "", true
+	}
+	j := strings.IndexByte(s[1:], s[0])
+	if j < 0 {
+		return "", true
+	}
+	return s[1 : 1+j], true
 }
 
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

@@ -143,4 +143,21 @@ PRE='s{adele\.vance\@contoso\.example}{adele.vance\@contoso.example.evil.example
 openssl x509 -in "$KEYS/idp-a.crt" -outform DER -out "$WORK/idp-a.der"
 PRE=$EVIL_NAMEID signed hmac-sha256.xml "$(sig "$EXC" http://www.w3.org/2001/04/xmldsig-more#hmac-sha256 "$(ref "#$AID" "$(tr_ "$ENV")" "$(tr_ "$EXC")")")" \
 	--hmackey "$WORK/idp-a.der" --enabled-key-data hmac
+# Whitespace character references in a signed attribute value (FriendlyName
+# "tenant<TAB>id<LF>x<CR>y") and a non-ASCII display name (Adèle, as
+# UTF-8). xmlsec1 accepts it; it refuses each change below, where the
+# parser we use would read the same values as signed: a literal tab, line
+# break or carriage return for a reference (XML normalizes a literal one to
+# a space), and an XML declaration naming another encoding.
+PRE='s{<Attribute Name="}{<Attribute FriendlyName="tenant&#x9;id&#xA;x&#xD;y" Name="}; s{>Adele Vance<}{>Ad&#xE8;le Vance<}' \
+	POST='s{&#xE8;}{è}' \
+	signed charref-whitespace.xml "$(sig "$EXC" "$RSA256" "$(ref "#$AID" "$(tr_ "$ENV")" "$(tr_ "$EXC")")")" "${RSA_A[@]}"
+for change in 's{&#9;}{\t}' 's{&#10;}{\n}' 's{&#13;}{\r}' 's{\A}{<?xml version="1.0" encoding="ISO-8859-1"?>}'; do
+	perl -0777 -pe "$change or die" "$OUT/charref-whitespace.xml" >"$WORK/changed.xml"
+	if xmlsec1 --verify --pubkey-cert-pem "$KEYS/idp-a.crt" --enabled-key-data rsa "${ID_ATTRS[@]}" --node-id "$AID" \
+		"$WORK/changed.xml" >/dev/null 2>&1; then
+		echo "gen.sh: xmlsec1 accepts charref-whitespace.xml after $change" >&2
+		exit 1
+	fi
+done
 echo "gen.sh: done"
