@@ -119,17 +119,17 @@ func signedInRequest(b *testing.B, h http.Handler, sp *entrasaml.SP, idp *entrat
 // BenchmarkRegistry measures a fleet of 100,000 customers in a registry
 // served through a Cache of 1,000, side by side with one SP:
 //
-//	go test -run XXX -bench Registry -benchmem ./tenants
+//		go test -run XXX -bench Registry -benchmem ./tenants
 //
-//   - single-SP: a signed-in page load through SP.RequireAccount, the
-//     baseline;
-//   - cached: the same request through Router.RequireAccount and the Cache
-//     (host lookup, LRU, context), for a customer in the cache;
-//   - cold: the first request of a customer not in the cache (not signed
-//     in: Lookup, parse the metadata, build the SP, redirect to Entra),
-//     each iteration a new customer, evicting the least recently used;
-//     heap-MiB is the heap growth after all of them, bounded by the
-//     Cache's 1,000 entries however many customers were touched.
+//	  - single-SP: a signed-in page load through SP.RequireAccount, the
+//	    baseline;
+//	  - cached: the same request through Router.RequireAccount and the Cache
+//	    (host lookup, LRU, context), for a customer in the cache;
+//	  - cold: the first request of a customer not in the cache (not signed
+//	    in: Lookup, parse the metadata, build the SP, redirect to Entra),
+//	    each iteration a new customer, evicting the least recently used;
+//	    heap-MiB is the heap growth after all of them, bounded by the
+//	    Cache's 1,000 entries however many customers were touched.
 func BenchmarkRegistry(b *testing.B) {
 	const maxEntries = 1000
 	_, cache, idps := fleetCache(b, maxEntries)
