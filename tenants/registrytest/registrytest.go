@@ -287,7 +287,9 @@ func (s *suite) invalid(t *testing.T) {
 	for name, mod := range map[string]func(*tenants.Customer){
 		"BaseURL elsewhere": func(c *tenants.Customer) { c.BaseURL = "https://elsewhere.example" },
 		"no metadata":       func(c *tenants.Customer) { c.Metadata = nil },
-		"key not canonical": func(c *tenants.Customer) { c.Key, c.BaseURL = strings.ToUpper(c.Key), "https://"+strings.ToUpper(c.Key) },
+		"key not canonical": func(c *tenants.Customer) {
+			c.Key, c.BaseURL = strings.ToUpper(c.Key), "https://"+strings.ToUpper(c.Key)
+		},
 	} {
 		c := s.customer("invalid", []byte("<md/>"))
 		mod(&c)
