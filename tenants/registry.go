@@ -22,14 +22,15 @@ import (
 type Customer struct {
 	// Key identifies the customer in requests: the host of BaseURL in
 	// host mode ([HostKey]: lowercase, no port, no trailing dot, punycode),
-	// or the last path segment of BaseURL in path mode ([PathKey]).
+	// or the one path segment of BaseURL in path mode ([PathKey]:
+	// BaseURL https://vendor.example/acme has the key "acme").
 	// Required; unique in a registry.
 	Key string `json:"key"`
 	// EntityID is the SP's Identifier, as entered in the customer's Entra
 	// application ([entrasaml.Config.EntityID]). Required.
 	EntityID string `json:"entity_id"`
 	// BaseURL is the customer's external origin ([entrasaml.Config.BaseURL]);
-	// its host (host mode) or last path segment (path mode) must be Key,
+	// its host must be Key (host mode), or its path "/"+Key (path mode),
 	// else the Cache refuses to build the SP. Required.
 	BaseURL string `json:"base_url"`
 	// MetadataURL is the App Federation Metadata URL the customer's admin
@@ -195,7 +196,7 @@ type RegistryWriter interface {
 
 // Validate checks what a registry can check without a network or a
 // router: a canonical Key, an EntityID, a BaseURL (absolute http(s), no
-// query or fragment) whose host or last path segment is Key, metadata
+// query or fragment) whose host is Key or whose path is "/"+Key, metadata
 // (XML or URL) when Enabled, Enforced only when Enabled, metadata within
 // [entrasaml.MaxMetadataSize], fingerprints that parse, options in range.
 // It does not parse the metadata (the Cache does, and answers 503 for a
@@ -243,8 +244,8 @@ func (c *Customer) Validate() error {
 	return nil
 }
 
-// checkBaseURL checks that base is a BaseURL whose host or last path
-// segment is key.
+// checkBaseURL checks that base is a BaseURL whose host is key (host
+// mode) or whose path is "/"+key (path mode).
 func checkBaseURL(key, base string) error {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
@@ -254,11 +255,10 @@ func checkBaseURL(key, base string) error {
 	if HostKey(u.Host) == key {
 		return nil
 	}
-	p := strings.TrimRight(u.Path, "/")
-	if p != "" && p[strings.LastIndexByte(p, '/')+1:] == key {
+	if strings.TrimRight(u.Path, "/") == "/"+key {
 		return nil
 	}
-	return fmt.Errorf("BaseURL %q is not at key %q (neither its host nor its last path segment)", base, key)
+	return fmt.Errorf("BaseURL %q is not at key %q (its host, or its path /%s)", base, key, key)
 }
 
 // Config returns the [entrasaml.Config] of the customer's SP: template
