@@ -198,4 +198,3 @@ func parsePayload(p string) (version int64, key string, ok bool) {
 	}
 	return version, key, true
 }
-
