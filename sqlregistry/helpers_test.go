@@ -121,9 +121,6 @@ var backends = []struct {
 	{"sqlite", sqlitePath},
 }
 
-// testPoll is the PollInterval of the tests (the default).
-const testPoll = sqlregistry.DefaultPollInterval
-
 func open(t testing.TB, dsn string, opts sqlregistry.Options) *sqlregistry.Registry {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
