@@ -421,8 +421,9 @@ func (r *Registry) write(ctx context.Context, key, action string, detail any, ch
 func auditDetail(c *tenants.Customer) any {
 	d := struct {
 		tenants.Customer
-		Metadata       []byte `json:"metadata,omitempty"`
+		Metadata       []byte `json:"metadata,omitempty"` // hides the customer's
 		MetadataSHA256 string `json:"metadata_sha256,omitempty"`
+		Version        int64  `json:"version,omitempty"` // the audit row has the version written
 	}{Customer: *c}
 	if len(c.Metadata) > 0 {
 		sum := sha256.Sum256(c.Metadata)

@@ -124,7 +124,10 @@ func (s *shared) listen(ctx context.Context, changed func(string)) error {
 		return s.fail("connecting to LISTEN", err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+	lctx, cancel := context.WithTimeout(ctx, max(s.poll, time.Second))
+	_, err = conn.Exec(lctx, "LISTEN "+notifyChannel)
+	cancel()
+	if err != nil {
 		return s.fail("LISTEN", err)
 	}
 	// Subscribed: what is committed from now on is notified; what was
