@@ -61,8 +61,11 @@ import (
 	"github.com/entrasaml/entrasaml/tenants"
 )
 
-// DefaultPollInterval is Options.PollInterval's default.
-const DefaultPollInterval = 500 * time.Millisecond
+// Defaults for the zero values of Options.
+const (
+	DefaultPollInterval = 500 * time.Millisecond
+	DefaultMaxConns     = 10
+)
 
 // Options configure a [Registry]. Zero values are the defaults.
 type Options struct {
@@ -75,6 +78,10 @@ type Options struct {
 	// and refresh leases; instances sharing a database should have clocks
 	// that agree to well within a refresh interval. nil: time.Now.
 	Now func() time.Time
+	// MaxConns bounds the connections of the pool (Watch holds one more
+	// per call on PostgreSQL), so that a fleet stays within the server's
+	// max_connections. 0: DefaultMaxConns.
+	MaxConns int
 	// SkipMigrations opens the database without creating or upgrading the
 	// schema (for a deployment that runs migrations separately, or a
 	// read-only role). Default false: Open migrates.
@@ -170,6 +177,11 @@ func open(ctx context.Context, db *sql.DB, d *dialect, pg *pgx.ConnConfig, opts 
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
+	db.SetMaxOpenConns(opts.MaxConns)
+	db.SetMaxIdleConns(opts.MaxConns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlregistry: connecting to %s: %w", d.name, err)

@@ -23,7 +23,9 @@ import (
 	"github.com/entrasaml/entrasaml/tenants"
 )
 
-// Run runs the suite. open returns an empty registry for one subtest (each
+// Run runs the suite. It does not check whether a registry copies the
+// slices it is given and returns (a database does; MemoryRegistry
+// documents that it does not). open returns an empty registry for one subtest (each
 // subtest calls it once, possibly in parallel with others) and arranges
 // its cleanup with t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T) tenants.RegistryWriter) {
@@ -39,7 +41,6 @@ func Run(t *testing.T, open func(t *testing.T) tenants.RegistryWriter) {
 		{"Delete", testDelete},
 		{"Isolation", testIsolation},
 		{"ConcurrentPut", testConcurrentPut},
-		{"NoAliasing", testNoAliasing},
 		{"Watch", testWatch},
 	}
 	for _, tt := range tests {
@@ -287,23 +288,6 @@ func testConcurrentPut(t *testing.T, r tenants.RegistryWriter) {
 	wg.Wait()
 	if wins != 1 || conflicts != writers-1 {
 		t.Errorf("%d writers with one expected version: %d won, %d conflicts; want 1 and %d", writers, wins, conflicts, writers-1)
-	}
-}
-
-func testNoAliasing(t *testing.T, r tenants.RegistryWriter) {
-	c := Customer("alias.example")
-	c.MetadataSigners = []string{"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}
-	put(t, r, c)
-	c.Metadata[0] = 'X' // the caller's copy changes after Put
-	got := lookup(t, r, c.Key)
-	if got.Metadata[0] != '<' {
-		t.Error("the registry kept the caller's Metadata slice")
-	}
-	got.Metadata[0] = 'Y'
-	got.MetadataSigners[0] = "changed"
-	again := lookup(t, r, c.Key)
-	if again.Metadata[0] != '<' || again.MetadataSigners[0] == "changed" {
-		t.Error("Lookup's result aliases the registry's copy")
 	}
 }
 
