@@ -18,7 +18,8 @@
 // lock, so that instances starting together are safe): customers (one row
 // per customer), registry_state (the registry-wide version), customer_changes
 // (which key each version changed, for pollers), audit_log (who changed
-// what and when, never pruned) and metadata_refresh (refresh leases).
+// what and when, never pruned: see [Registry.As], [Registry.Record] and
+// [Registry.AuditLog]) and metadata_refresh (refresh leases).
 //
 // # Propagation
 //

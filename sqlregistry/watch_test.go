@@ -98,7 +98,8 @@ func TestWatchJournalGap(t *testing.T) {
 }
 
 // Every write leaves an audit row: who (As), what, which version; the
-// metadata itself is identified by its digest, not copied.
+// metadata itself is identified by its digest, not copied. Record adds
+// events that are not writes; AuditLog reads them back, newest first.
 func TestAuditLog(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
@@ -124,26 +125,28 @@ func TestAuditLog(t *testing.T) {
 			if err := r.As("alice (operator)").Delete(ctx, c.Key); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := r.DB().QueryContext(ctx, "SELECT version, actor, action, detail FROM audit_log WHERE key = 'audited.example' ORDER BY id")
+			if err := r.As("bob (admin)").Record(ctx, c.Key, "test-sign-in", map[string]string{"outcome": "refused: wrong tenant"}); err != nil {
+				t.Fatal(err)
+			}
+			log, err := r.AuditLog(ctx, c.Key, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer rows.Close()
 			type row struct {
 				version       int64
 				actor, action string
 			}
 			var got []row
 			var details []string
-			for rows.Next() {
-				var x row
-				var detail string
-				if err := rows.Scan(&x.version, &x.actor, &x.action, &detail); err != nil {
-					t.Fatal(err)
+			for i := len(log) - 1; i >= 0; i-- { // oldest first
+				e := log[i]
+				if e.Key != c.Key || e.At.IsZero() {
+					t.Errorf("entry %+v", e)
 				}
-				got, details = append(got, x), append(details, detail)
+				got, details = append(got, row{e.Version, e.Actor, e.Action}), append(details, string(e.Detail))
 			}
-			want := []row{{v1, "alice (operator)", "create"}, {v2, "bob (admin)", "put"}, {v3, "", "disable"}, {v3 + 1, "alice (operator)", "delete"}}
+			want := []row{{v1, "alice (operator)", "create"}, {v2, "bob (admin)", "put"}, {v3, "", "disable"},
+				{v3 + 1, "alice (operator)", "delete"}, {0, "bob (admin)", "test-sign-in"}}
 			if len(got) != len(want) {
 				t.Fatalf("audit rows %+v, want %+v", got, want)
 			}
@@ -151,6 +154,9 @@ func TestAuditLog(t *testing.T) {
 				if got[i] != want[i] {
 					t.Errorf("audit row %d = %+v, want %+v", i, got[i], want[i])
 				}
+			}
+			if !strings.Contains(details[4], "wrong tenant") {
+				t.Errorf("recorded detail %s", details[4])
 			}
 			var d map[string]any
 			if err := json.Unmarshal([]byte(details[1]), &d); err != nil {
