@@ -32,8 +32,9 @@
 // the connection alive; on SQLite by polling the version every
 // PollInterval. A change is therefore reported by every instance's Watch
 // within PollInterval plus one query (default: 500 ms), and a Watch that
-// cannot reach the database returns an error within about two
-// PollIntervals, so the Cache falls back to asking the registry.
+// cannot reach the database returns an error within PollInterval plus
+// the poll's timeout (PollInterval, at least 1 s), so the Cache falls back
+// to asking the registry.
 //
 // # Metadata URLs
 //
@@ -64,8 +65,9 @@ import (
 
 // Defaults for the zero values of Options.
 const (
-	DefaultPollInterval = 500 * time.Millisecond
-	DefaultMaxConns     = 10
+	DefaultPollInterval  = 500 * time.Millisecond
+	DefaultMaxConns      = 10
+	DefaultLookupTimeout = 5 * time.Second
 )
 
 // Options configure a [Registry]. Zero values are the defaults.
@@ -79,6 +81,11 @@ type Options struct {
 	// and refresh leases; instances sharing a database should have clocks
 	// that agree to well within a refresh interval. nil: time.Now.
 	Now func() time.Time
+	// LookupTimeout bounds each Lookup (on top of its ctx), so that a
+	// database that stopped answering (a network partition) turns a
+	// request into a 503 after this long rather than after the caller's
+	// own deadline. 0: DefaultLookupTimeout.
+	LookupTimeout time.Duration
 	// MaxConns bounds the connections of the pool (Watch holds one more
 	// per call on PostgreSQL), so that a fleet stays within the server's
 	// max_connections. 0: DefaultMaxConns.
@@ -109,6 +116,7 @@ type shared struct {
 	d      *dialect
 	pg     *pgx.ConnConfig // PostgreSQL only: the LISTEN connection's config
 	poll   time.Duration
+	lookup time.Duration // Options.LookupTimeout
 	now    func() time.Time
 	closed context.Context // done once Close is called
 	close  context.CancelFunc
@@ -175,6 +183,9 @@ func open(ctx context.Context, db *sql.DB, d *dialect, pg *pgx.ConnConfig, opts 
 	if s.poll <= 0 {
 		s.poll = DefaultPollInterval
 	}
+	if s.lookup = opts.LookupTimeout; s.lookup <= 0 {
+		s.lookup = DefaultLookupTimeout
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -220,11 +231,13 @@ const customerColumns = `key, entity_id, base_url, metadata_url, metadata, metad
 // it reads the database on every call (the Cache calls it per cold or
 // stale entry, not per request). It returns an error matching
 // tenants.ErrNotFound when no customer has key, and another error when the
-// database does not answer within ctx.
+// database does not answer within ctx and Options.LookupTimeout.
 func (r *Registry) Lookup(ctx context.Context, key string) (tenants.Customer, error) {
 	if key == "" {
 		return tenants.Customer{}, fmt.Errorf("%w: empty key", tenants.ErrNotFound)
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.s.lookup)
+	defer cancel()
 	row := r.s.db.QueryRowContext(ctx, r.s.d.q("SELECT "+customerColumns+" FROM customers WHERE key = $1"), key)
 	c, err := scanCustomer(row)
 	switch {

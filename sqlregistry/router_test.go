@@ -48,7 +48,12 @@ func newFleet() *fleet {
 
 func (f *fleet) instance(t testing.TB, dsn string) *instance {
 	t.Helper()
-	reg := open(t, dsn, sqlregistry.Options{})
+	return f.instanceWith(t, dsn, sqlregistry.Options{})
+}
+
+func (f *fleet) instanceWith(t testing.TB, dsn string, opts sqlregistry.Options) *instance {
+	t.Helper()
+	reg := open(t, dsn, opts)
 	in := &instance{reg: reg, cache: &tenants.Cache{Registry: reg, Template: f.tmpl}}
 	in.router = &tenants.Router{Resolve: in.cache.Resolve, Logger: f.tmpl.Logger}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -151,7 +156,8 @@ func TestTwoRouters(t *testing.T) {
 // back, they are served again.
 func TestRegistryDown(t *testing.T) {
 	t.Parallel()
-	// The bound: Watch notices within about two PollIntervals, the Cache
+	// The bound: Watch notices within PollInterval plus its 1 s query
+	// timeout (at once here: the proxy resets the connections), the Cache
 	// then serves a cached SP for at most MaxStale.
 	const outageBound = 2*sqlregistry.DefaultPollInterval + tenants.DefaultMaxStale + propagationBound
 
@@ -185,6 +191,26 @@ func TestRegistryDown(t *testing.T) {
 		behind.waitFor(t, time.Now(), outageBound, c.Key, 404, "")
 	})
 
+	// A partition: the database stops answering, without resets. Each
+	// Lookup then waits for LookupTimeout (short here) before the 503.
+	t.Run("postgres-partition", func(t *testing.T) {
+		t.Parallel()
+		dsn := postgresURL(t)
+		p := newProxy(t, dsn)
+		f := newFleet()
+		const lookupTimeout = 300 * time.Millisecond
+		direct, behind := f.instance(t, dsn), f.instanceWith(t, p.dsn, sqlregistry.Options{LookupTimeout: lookupTimeout})
+		c := customerOf(t, "acme.example")
+		if _, err := direct.reg.Put(testCtx(t), c); err != nil {
+			t.Fatal(err)
+		}
+		behind.waitFor(t, time.Now(), propagationBound, c.Key, 200, c.EntityID)
+		p.freeze()
+		d := behind.waitFor(t, time.Now(), outageBound+lookupTimeout+time.Second, c.Key, 503, "")
+		t.Logf("503 after %v of silence from the database", d.Round(time.Millisecond))
+		p.restore()
+	})
+
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		dsn := sqlitePath(t)
@@ -216,6 +242,7 @@ type proxy struct {
 	ln     net.Listener
 	target string
 	down   atomic.Bool
+	frozen atomic.Bool
 	mu     sync.Mutex
 	conns  map[net.Conn]bool
 }
@@ -255,8 +282,8 @@ func (p *proxy) serve() {
 		p.mu.Lock()
 		p.conns[c], p.conns[s] = true, true
 		p.mu.Unlock()
-		go func() { io.Copy(s, c); s.Close(); c.Close() }()
-		go func() { io.Copy(c, s); s.Close(); c.Close() }()
+		go func() { p.pipe(s, c); s.Close(); c.Close() }()
+		go func() { p.pipe(c, s); s.Close(); c.Close() }()
 	}
 }
 
@@ -270,4 +297,23 @@ func (p *proxy) cut() {
 	clear(p.conns)
 }
 
-func (p *proxy) restore() { p.down.Store(false) }
+func (p *proxy) restore() { p.down.Store(false); p.frozen.Store(false) }
+
+// freeze makes the open connections a black hole (a network partition:
+// no reset, no answer) until restore.
+func (p *proxy) freeze() { p.frozen.Store(true) }
+
+func (p *proxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.frozen.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}

@@ -21,8 +21,9 @@ import (
 // the journal of keys behind it. A change is reported within
 // PollInterval plus one query. Watch returns ctx.Err() when ctx is done,
 // ErrClosed when the Registry is closed, and any database error as soon
-// as it sees one (at the latest a PollInterval after the database stops
-// answering).
+// as it sees one: at once when its connection is reset, and at the latest
+// PollInterval plus the poll's timeout (PollInterval, at least 1 s) after
+// the database stops answering.
 func (r *Registry) Watch(ctx context.Context, changed func(key string)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -3,6 +3,7 @@ package sqlregistry_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -172,4 +173,87 @@ func TestAuditLog(t *testing.T) {
 func itoa(v int64) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// A Watch that loses its database says so (returns an error) instead of
+// staying silent, which would mean "nothing changed": on PostgreSQL when
+// its connection is reset, and when it goes silent (a partition), within
+// a PollInterval plus the poll query's timeout.
+func TestWatchNoticesOutage(t *testing.T) {
+	t.Parallel()
+	dsn := postgresURL(t)
+	for _, partition := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reset", true: "partition"}[partition], func(t *testing.T) {
+			t.Parallel()
+			watchOutage(t, dsn, partition)
+		})
+	}
+}
+
+func watchOutage(t *testing.T, dsn string, partition bool) {
+	p := newProxy(t, dsn)
+	r := open(t, p.dsn, sqlregistry.Options{})
+	done := make(chan error, 1)
+	subscribed := make(chan struct{}, 1)
+	go func() {
+		done <- r.Watch(context.Background(), func(k string) {
+			if k == "" {
+				select {
+				case subscribed <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}()
+	select {
+	case <-subscribed:
+	case err := <-done:
+		t.Fatalf("Watch: %v", err)
+	}
+	if partition {
+		p.freeze()
+	} else {
+		p.cut()
+	}
+	start := time.Now()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Watch returned nil")
+		}
+		t.Logf("Watch returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	case <-time.After(sqlregistry.DefaultPollInterval + time.Second + propagationBound):
+		t.Fatal("Watch did not notice the outage")
+	}
+}
+
+// Closing the Registry ends its Watches with ErrClosed.
+func TestWatchClosed(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			r := open(t, b.dsn(t), sqlregistry.Options{})
+			done := make(chan error, 1)
+			subscribed := make(chan struct{}, 1)
+			go func() {
+				done <- r.Watch(context.Background(), func(string) {
+					select {
+					case subscribed <- struct{}{}:
+					default:
+					}
+				})
+			}()
+			<-subscribed
+			r.Close()
+			select {
+			case err := <-done:
+				if !errors.Is(err, sqlregistry.ErrClosed) {
+					t.Errorf("Watch after Close: %v, want ErrClosed", err)
+				}
+			case <-time.After(propagationBound):
+				t.Fatal("Watch did not return after Close")
+			}
+		})
+	}
 }
