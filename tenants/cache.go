@@ -352,7 +352,7 @@ func (c *Cache) load(ctx context.Context, key string, old *entry, now time.Time)
 	c.mu.Lock()
 	c.stats.Builds++
 	c.mu.Unlock()
-	e.sp, e.err = c.build(ctx, cust, md)
+	e.sp, e.err = c.build(ctx, key, cust, md)
 	if e.err != nil {
 		e.err = fmt.Errorf("tenants: customer %q (version %d) cannot be served: %w", key, cust.Version, e.err)
 		c.logger.ErrorContext(ctx, "entrasaml: cannot build the customer's SP", "key", key,
@@ -362,9 +362,9 @@ func (c *Cache) load(ctx context.Context, key string, old *entry, now time.Time)
 	return e, nil
 }
 
-// build makes cust's SP with metadata md.
-func (c *Cache) build(ctx context.Context, cust Customer, md []byte) (*entrasaml.SP, error) {
-	if err := c.checkKey(cust.Key, cust.BaseURL); err != nil {
+// build makes the SP of cust, the customer at key, with metadata md.
+func (c *Cache) build(ctx context.Context, key string, cust Customer, md []byte) (*entrasaml.SP, error) {
+	if err := c.checkKey(key, cust.BaseURL); err != nil {
 		return nil, err
 	}
 	cust.Metadata = md

@@ -117,19 +117,18 @@ func signedInRequest(b *testing.B, h http.Handler, sp *entrasaml.SP, idp *entrat
 }
 
 // BenchmarkRegistry measures a fleet of 100,000 customers in a registry
-// served through a Cache of 1,000, side by side with one SP:
+// served through a Cache of 1,000, side by side with one SP. single-SP is
+// a signed-in page load through SP.RequireAccount, the baseline; cached is
+// the same request through Router.RequireAccount and the Cache (host
+// lookup, LRU, context), for a customer in the cache; cold is the first
+// request of a customer not in the cache (not signed in: Lookup, parse the
+// metadata, build the SP, redirect to Entra), each iteration a new
+// customer, evicting the least recently used. heap-MiB is the heap growth
+// after all of them, bounded by the Cache's 1,000 entries however many
+// customers were touched (-benchtime 20000x touches 20,000). resolve is
+// Cache.Resolve alone for a cached customer: the Cache's share of cached.
 //
-//		go test -run XXX -bench Registry -benchmem ./tenants
-//
-//	  - single-SP: a signed-in page load through SP.RequireAccount, the
-//	    baseline;
-//	  - cached: the same request through Router.RequireAccount and the Cache
-//	    (host lookup, LRU, context), for a customer in the cache;
-//	  - cold: the first request of a customer not in the cache (not signed
-//	    in: Lookup, parse the metadata, build the SP, redirect to Entra),
-//	    each iteration a new customer, evicting the least recently used;
-//	    heap-MiB is the heap growth after all of them, bounded by the
-//	    Cache's 1,000 entries however many customers were touched.
+//	go test -run XXX -bench Registry -benchmem -count 10 ./tenants
 func BenchmarkRegistry(b *testing.B) {
 	const maxEntries = 1000
 	_, cache, idps := fleetCache(b, maxEntries)
@@ -159,6 +158,15 @@ func BenchmarkRegistry(b *testing.B) {
 		sp := mustSP(b, cache, fleetHost(hot))
 		req := signedInRequest(b, tn, sp, idps[hot%poolSize])
 		benchPage(b, tn.RequireAccount(page), req, &ok)
+	})
+	b.Run("resolve", func(b *testing.B) { // the Cache's part of cached
+		req := httptest.NewRequest(http.MethodGet, "https://"+fleetHost(hot)+"/orders", nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			if sp, err := cache.Resolve(req); sp == nil || err != nil {
+				b.Fatal(sp, err)
+			}
+		}
 	})
 	b.Run("cold", func(b *testing.B) {
 		// A Cache of its own, empty: heap-MiB is all it holds at the end.
