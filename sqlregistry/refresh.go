@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/entrasaml/entrasaml"
@@ -44,7 +45,8 @@ const (
 // A refresh writes with the version it read, so an admin's concurrent
 // edit wins and the refresh is retried in the next pass.
 //
-// The zero value is not usable: Registry is required.
+// The zero value is not usable: Registry is required. A Refresher is safe
+// for concurrent use; set its fields before first use.
 type Refresher struct {
 	// Registry is where customers are read and written. Required.
 	Registry *Registry
@@ -64,21 +66,25 @@ type Refresher struct {
 	Batch int
 	// Logger receives failed refreshes. nil: slog.Default().
 	Logger *slog.Logger
+
+	once   sync.Once
+	holder string // Holder, or the random name given once
 }
 
 func (f *Refresher) settings() (client *http.Client, interval time.Duration, holder string, batch int, logger *slog.Logger) {
-	client, interval, holder, batch, logger = f.HTTPClient, f.Interval, f.Holder, f.Batch, f.Logger
+	f.once.Do(func() {
+		if f.holder = f.Holder; f.holder == "" {
+			var b [8]byte
+			rand.Read(b[:])
+			f.holder = "refresher-" + hex.EncodeToString(b[:])
+		}
+	})
+	client, interval, holder, batch, logger = f.HTTPClient, f.Interval, f.holder, f.Batch, f.Logger
 	if client == nil {
 		client = entrasaml.PublicOnlyHTTPClient()
 	}
 	if interval <= 0 {
 		interval = DefaultRefreshInterval
-	}
-	if holder == "" {
-		var b [8]byte
-		rand.Read(b[:])
-		holder = "refresher-" + hex.EncodeToString(b[:])
-		f.Holder = holder
 	}
 	if batch <= 0 {
 		batch = DefaultRefreshBatch
@@ -182,7 +188,7 @@ func (r *Registry) takeLease(ctx context.Context, key, holder string, now, until
 
 // refresh fetches key's metadata, checks it and stores it if it changed.
 func (f *Refresher) refresh(ctx context.Context, client *http.Client, key string) error {
-	r := f.Registry.As("metadata refresher " + f.Holder)
+	r := f.Registry.As("metadata refresher " + f.holder)
 	s := r.s
 	c, err := r.Lookup(ctx, key)
 	if err != nil {

@@ -2,6 +2,8 @@ package sqlregistry_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -233,5 +235,39 @@ func TestRefreshDefaultClientIsPublicOnly(t *testing.T) {
 	}
 	if n := md.fetches.Load(); n != 0 {
 		t.Errorf("the default client reached a loopback URL %d times", n)
+	}
+}
+
+// Run makes a pass at once (a new customer with only a URL gets its
+// metadata without waiting an interval) and returns when ctx is done.
+func TestRefresherRun(t *testing.T) {
+	t.Parallel()
+	r := open(t, sqlitePath(t), sqlregistry.Options{})
+	md := newMetadataServer(t, time.Now)
+	ctx := testCtx(t)
+	c := tenants.Customer{Key: "new.example", EntityID: "e", BaseURL: "https://new.example", MetadataURL: md.URL, Enabled: true}
+	if _, err := r.Put(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- (&sqlregistry.Refresher{Registry: r, HTTPClient: md.Client()}).Run(runCtx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := r.Lookup(ctx, c.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(got.Metadata, md.served()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not fetch the new customer's metadata")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v, want context.Canceled", err)
 	}
 }

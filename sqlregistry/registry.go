@@ -180,6 +180,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Registry, erro
 
 func open(ctx context.Context, db *sql.DB, d *dialect, pg *pgx.ConnConfig, opts Options) (*Registry, error) {
 	s := &shared{db: db, d: d, pg: pg, poll: opts.PollInterval, now: opts.Now}
+	s.closed, s.close = context.WithCancel(context.Background())
 	if s.poll <= 0 {
 		s.poll = DefaultPollInterval
 	}
@@ -195,16 +196,17 @@ func open(ctx context.Context, db *sql.DB, d *dialect, pg *pgx.ConnConfig, opts 
 	db.SetMaxOpenConns(opts.MaxConns)
 	db.SetMaxIdleConns(opts.MaxConns)
 	if err := db.PingContext(ctx); err != nil {
+		s.close()
 		db.Close()
 		return nil, fmt.Errorf("sqlregistry: connecting to %s: %w", d.name, err)
 	}
 	if !opts.SkipMigrations {
 		if _, err := migrate(ctx, db, d, s.now().UnixMicro()); err != nil {
+			s.close()
 			db.Close()
 			return nil, err
 		}
 	}
-	s.closed, s.close = context.WithCancel(context.Background())
 	return &Registry{s: s}, nil
 }
 
