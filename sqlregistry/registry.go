@@ -140,7 +140,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Registry, error) {
 // OpenPostgres opens the registry in the PostgreSQL database at url (a
 // libpq URL or key=value string, as pgx parses it), checks that it
 // answers, and migrates its schema. Every instance of a fleet opens the
-// same database. Watch holds one extra connection per call for LISTEN.
+// same database. Watch holds one extra connection per call for LISTEN:
+// point url at the server itself or at a pooler in session mode (LISTEN
+// does not work through PgBouncer's transaction mode; Watch would then see
+// changes only through its poll, every PollInterval).
 func OpenPostgres(ctx context.Context, url string, opts Options) (*Registry, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
@@ -235,8 +238,8 @@ const customerColumns = `key, entity_id, base_url, metadata_url, metadata, metad
 // tenants.ErrNotFound when no customer has key, and another error when the
 // database does not answer within ctx and Options.LookupTimeout.
 func (r *Registry) Lookup(ctx context.Context, key string) (tenants.Customer, error) {
-	if key == "" {
-		return tenants.Customer{}, fmt.Errorf("%w: empty key", tenants.ErrNotFound)
+	if !canonicalKey(key) { // no customer can have it: spare the database
+		return tenants.Customer{}, fmt.Errorf("%w: %q is not a canonical key", tenants.ErrNotFound, key)
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.s.lookup)
 	defer cancel()
@@ -251,6 +254,13 @@ func (r *Registry) Lookup(ctx context.Context, key string) (tenants.Customer, er
 		return tenants.Customer{}, fmt.Errorf("sqlregistry: lookup of %q returned %q", key, c.Key)
 	}
 	return c, nil
+}
+
+// canonicalKey is the key rule of [tenants.Customer.Validate], which every
+// stored customer passed.
+func canonicalKey(key string) bool {
+	return key != "" && (key == tenants.HostKey(key) || key == tenants.PathKey(key)) &&
+		!strings.ContainsAny(key, "/?#% \t\r\n")
 }
 
 // fail wraps a database error, saying ErrClosed when that is why.
