@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml/sqlregistry"
-	"github.com/entrasaml/entrasaml/tenants/registrytest"
 )
 
 // BenchmarkPropagation measures how long a change written through one
@@ -84,7 +83,7 @@ func BenchmarkPut(b *testing.B) {
 		b.Run(be.name, func(b *testing.B) {
 			r := open(b, be.dsn(b), sqlregistry.Options{})
 			ctx := context.Background()
-			c := registrytest.Customer("acme.example")
+			c := simpleCustomer("acme.example")
 			var err error
 			for b.Loop() {
 				if c.Version, err = r.Put(ctx, c); err != nil {

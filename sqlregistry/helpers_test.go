@@ -19,6 +19,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/entrasaml/entrasaml/sqlregistry"
+	"github.com/entrasaml/entrasaml/tenants"
 )
 
 // The PostgreSQL server of the tests: ENTRASAML_POSTGRES_URL (.ci/run
@@ -137,4 +138,11 @@ func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// simpleCustomer returns a valid, enabled customer at host key whose
+// metadata is placeholder bytes (the registry does not parse metadata).
+func simpleCustomer(key string) tenants.Customer {
+	return tenants.Customer{Key: key, EntityID: "https://" + key + "/saml", BaseURL: "https://" + key,
+		Metadata: []byte(`<EntityDescriptor entityID="https://sts.windows.net/` + key + `/"/>`), Enabled: true}
 }

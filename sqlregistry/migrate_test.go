@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/entrasaml/entrasaml/sqlregistry"
-	"github.com/entrasaml/entrasaml/tenants/registrytest"
 )
 
 // migrationCount is the number of files in migrations/<dialect>/.
@@ -30,7 +29,7 @@ func TestMigrateTwice(t *testing.T) {
 			t.Parallel()
 			dsn := b.dsn(t)
 			r1 := open(t, dsn, sqlregistry.Options{})
-			if _, err := r1.Put(testCtx(t), registrytest.Customer("kept.example")); err != nil {
+			if _, err := r1.Put(testCtx(t), simpleCustomer("kept.example")); err != nil {
 				t.Fatal(err)
 			}
 			r1.Close()
@@ -73,7 +72,7 @@ func TestMigrateConcurrently(t *testing.T) {
 				t.Errorf("schema_migrations has %d rows, want %d", n, migrationCount)
 			}
 			for i, r := range regs {
-				if _, err := r.Put(testCtx(t), registrytest.Customer(string(rune('a'+i))+".example")); err != nil {
+				if _, err := r.Put(testCtx(t), simpleCustomer(string(rune('a'+i))+".example")); err != nil {
 					t.Errorf("instance %d: Put: %v", i, err)
 				}
 			}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml/sqlregistry"
-	"github.com/entrasaml/entrasaml/tenants/registrytest"
 )
 
 // watch runs r.Watch until the test ends and returns the keys it reports,
@@ -108,7 +107,7 @@ func TestAuditLog(t *testing.T) {
 			t.Parallel()
 			r := open(t, b.dsn(t), sqlregistry.Options{})
 			ctx := testCtx(t)
-			c := registrytest.Customer("audited.example")
+			c := simpleCustomer("audited.example")
 			v1, err := r.As("alice (operator)").Put(ctx, c)
 			if err != nil {
 				t.Fatal(err)

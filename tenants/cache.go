@@ -304,8 +304,19 @@ func (c *Cache) get(ctx context.Context, key string) (*entry, error) {
 
 	// The flight outlives a request that gives up: others may be waiting.
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	defer cancel()
+	landed := false
+	defer func() {
+		if !landed { // load panicked: release the waiters and the key
+			c.mu.Lock()
+			delete(c.flights, key)
+			c.mu.Unlock()
+			f.e, f.err = nil, fmt.Errorf("tenants: loading customer %q panicked", key)
+			close(f.done)
+		}
+	}()
 	f.e, f.err = c.load(lctx, key, &old, now)
-	cancel()
+	landed = true
 
 	c.mu.Lock()
 	delete(c.flights, key)

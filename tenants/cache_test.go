@@ -664,3 +664,66 @@ func TestCachePathMode(t *testing.T) {
 		}
 	}
 }
+
+// A customer with only a MetadataURL: the SP is built from a fetch with
+// Template.HTTPClient, by default one that reaches only public addresses.
+func TestCacheMetadataURL(t *testing.T) {
+	t.Parallel()
+	idp := tenantIdP(t, 0)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/samlmetadata+xml")
+		w.Write(idp.Metadata())
+	}))
+	defer srv.Close()
+	var reg tenants.MemoryRegistry
+	c := fleetCustomer(1, nil)
+	c.MetadataURL = srv.URL + "/federationmetadata.xml?appid=x"
+	if _, err := reg.Put(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	trusted := newCache(&reg, pinned, func(c *tenants.Cache) { c.Template.HTTPClient = srv.Client() })
+	if sp := mustSP(t, trusted, c.Key); sp.IdPMetadata().EntityID != idp.EntityID() {
+		t.Errorf("built from the wrong metadata: %s", sp.IdPMetadata().EntityID)
+	}
+	public := newCache(&reg, pinned, nil) // loopback is not public
+	if sp, _, err := public.Lookup(context.Background(), c.Key); sp != nil || !errors.Is(err, entrasaml.ErrMetadata) {
+		t.Errorf("default client reached loopback: %v %v", sp, err)
+	}
+}
+
+// panicRegistry panics in its first Lookup.
+type panicRegistry struct {
+	tenants.Registry
+	panicked atomic.Bool
+}
+
+func (p *panicRegistry) Lookup(ctx context.Context, key string) (tenants.Customer, error) {
+	if p.panicked.CompareAndSwap(false, true) {
+		panic("registry bug")
+	}
+	return p.Registry.Lookup(ctx, key)
+}
+
+// A panic while loading a customer does not leave its key stuck.
+func TestCacheLoadPanics(t *testing.T) {
+	t.Parallel()
+	cache := newCache(&panicRegistry{Registry: newFleet(t, 2, []*entratest.IdP{tenantIdP(t, 0)})}, pinned, nil)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic was swallowed")
+			}
+		}()
+		cache.Lookup(context.Background(), fleetHost(1))
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mustSP(t, cache, fleetHost(1))
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the key is stuck after a panic")
+	}
+}

@@ -24,9 +24,12 @@ var (
 	_ Watcher        = (*MemoryRegistry)(nil)
 )
 
-// Lookup returns the customer at key, or ErrNotFound. It never fails
-// otherwise.
+// Lookup returns the customer at key, or ErrNotFound. It fails otherwise
+// only when ctx is done (ctx.Err()), as every method does.
 func (m *MemoryRegistry) Lookup(ctx context.Context, key string) (Customer, error) {
+	if err := ctx.Err(); err != nil {
+		return Customer{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.m[key]
@@ -48,6 +51,9 @@ func (m *MemoryRegistry) Len() int {
 // customers can share one document in tests and benchmarks): do not
 // modify them after Put.
 func (m *MemoryRegistry) Put(ctx context.Context, c Customer) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
@@ -63,6 +69,9 @@ func (m *MemoryRegistry) Put(ctx context.Context, c Customer) (int64, error) {
 
 // Disable turns the customer at key off as [RegistryWriter.Disable] says.
 func (m *MemoryRegistry) Disable(ctx context.Context, key string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.m[key]
@@ -75,6 +84,9 @@ func (m *MemoryRegistry) Disable(ctx context.Context, key string) (int64, error)
 
 // Delete removes the customer at key, or returns ErrNotFound.
 func (m *MemoryRegistry) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.m[key]; !ok {

@@ -46,7 +46,13 @@ type Customer struct {
 	// MetadataFetchedAt is when Metadata was fetched from MetadataURL; zero
 	// for uploaded XML. A registry that refreshes URL metadata (one
 	// instance per interval) stores each good copy with its fetch time, so
-	// that every instance builds from the same last good copy.
+	// that every instance builds from the same last good copy; storing it
+	// is a write like any other (a new Version: every Cache rebuilds that
+	// customer's SP). The Cache itself never writes: with an empty
+	// Metadata it fetches MetadataURL when it builds the SP, and an SP
+	// built with a MetadataURL refreshes on its own when a response is
+	// signed by a certificate it lacks (Entra's key rollover; at most
+	// every [entrasaml.Config.MetadataRefreshInterval]).
 	MetadataFetchedAt time.Time `json:"metadata_fetched_at,omitzero"`
 	// MetadataSigners pins the metadata's signature
 	// ([entrasaml.Config.MetadataSigners]): SHA-256 fingerprints in hex.
@@ -163,6 +169,12 @@ type Registry interface {
 //
 // Watch may be called concurrently (several Caches on one registry); each
 // call is independent.
+//
+// Since versions are registry-wide increasing, a poller can find the keys
+// written since its last poll as those with a greater version; deletions
+// need a record of their own (a tombstone, or a change log with the
+// deleting write's version), or a changed("") after each poll that saw
+// the customer count drop.
 type Watcher interface {
 	Watch(ctx context.Context, changed func(key string)) error
 }
