@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 // Defaults for the zero values of Cache.
@@ -104,7 +105,7 @@ type Cache struct {
 	// Store and SessionKeys that all instances share. nil Store: one
 	// MemoryStore for all customers (one instance); nil SessionKeys: one
 	// random key for all customers (one instance; cookies die with the
-	// process). nil HTTPClient: [entrasaml.PublicOnlyHTTPClient], since
+	// process). nil HTTPClient: [onboard.PublicOnlyHTTPClient], since
 	// metadata URLs come from customers. nil Logger: slog.Default(). Now
 	// is also the Cache's clock for staleness.
 	Template entrasaml.Config
@@ -199,7 +200,7 @@ func (c *Cache) init() {
 		c.tmpl.SessionKeys = [][]byte{key}
 	}
 	if c.tmpl.HTTPClient == nil {
-		c.tmpl.HTTPClient = entrasaml.PublicOnlyHTTPClient()
+		c.tmpl.HTTPClient = onboard.PublicOnlyHTTPClient()
 	}
 	if c.tmpl.Logger == nil {
 		c.tmpl.Logger = slog.Default()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/internal/idpmeta"
 )
 
 // Customer is the SSO configuration of the customer at one key (a host
@@ -213,7 +214,7 @@ type RegistryWriter interface {
 // [entrasaml.MaxMetadataSize], fingerprints that parse, options in range.
 // It does not parse the metadata (the Cache does, and answers 503 for a
 // customer whose metadata does not parse; check uploads with
-// [entrasaml.Onboard] before saving them). Errors match
+// [onboard.Check] before saving them). Errors match
 // [ErrInvalidCustomer].
 func (c *Customer) Validate() error {
 	bad := func(format string, a ...any) error {
@@ -243,7 +244,7 @@ func (c *Customer) Validate() error {
 		}
 	}
 	for _, f := range c.MetadataSigners {
-		if _, err := entrasaml.ParseFingerprint(f); err != nil {
+		if _, ok := idpmeta.ParseFingerprint(f); !ok {
 			return bad("MetadataSigners: %q is not a SHA-256 fingerprint", f)
 		}
 	}
