@@ -73,9 +73,10 @@ func (sp *SP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the [Session] in the request context ([SessionFromContext]). Without a
 // session, a GET or HEAD page navigation is redirected (303) to Entra to
 // sign in ([SP.StartSignIn]; by way of BaseURL's origin when the request
-// came to another host), and comes back to the same path afterwards; anything else (other
-// methods, fetch/XHR, Accept: application/json) gets 401, since it could not
-// follow the redirect. If the Store is down the answer is 503.
+// came to another host), and comes back to the same path afterwards;
+// anything else (other methods, fetch/XHR, Accept: application/json) gets
+// 401, since it could not follow the redirect. If the Store is down the
+// answer is 503.
 func (sp *SP) RequireAccount(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := sp.sessionFromRequest(r)
