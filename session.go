@@ -1,6 +1,7 @@
 package entrasaml
 
 import (
+	"slices"
 	"time"
 )
 
@@ -56,10 +57,24 @@ type Session struct {
 	// Config.Provision; "" otherwise.
 	UserID string `json:"userID,omitempty"`
 
-	// Typed Entra claims; "" or nil when the claim was not sent.
+	// Typed claims; "" or nil when the claim was not sent. Entra's claim
+	// URI comes first and, when sent, is the only one read. Without it,
+	// Name, Email, GivenName, Surname, DisplayName and Groups are read
+	// from the names other IdPs commonly use:
+	//
+	//	Name         http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn (AD FS)
+	//	Email        urn:oid:0.9.2342.19200300.100.1.3 (mail), urn:oid:1.2.840.113549.1.9.1, email, mail, User.email
+	//	GivenName    urn:oid:2.5.4.42, givenName, firstName, User.FirstName
+	//	Surname      urn:oid:2.5.4.4, sn, surname, lastName, User.LastName
+	//	DisplayName  urn:oid:2.16.840.1.113730.3.1.241 (displayName), displayName
+	//	Groups       http://schemas.xmlsoap.org/claims/Group (AD FS), urn:oid:1.3.6.1.4.1.5923.1.5.1.1 (isMemberOf), groups, memberOf
+	//
+	// When several of those names are sent and disagree, the field stays
+	// empty (Attributes keeps them all): no name silently wins. The other
+	// typed fields come from Entra's claims only.
 	TenantID         string   `json:"tenantID,omitempty"`         // ClaimTenantID
 	ObjectID         string   `json:"objectID,omitempty"`         // ClaimObjectID: immutable user id
-	Name             string   `json:"name,omitempty"`             // ClaimName: usually the UPN; display only
+	Name             string   `json:"name,omitempty"`             // ClaimName: usually the UPN; display only (other IdPs: see fillClaims)
 	Email            string   `json:"email,omitempty"`            // ClaimEmail
 	GivenName        string   `json:"givenName,omitempty"`        // ClaimGivenName
 	Surname          string   `json:"surname,omitempty"`          // ClaimSurname
@@ -101,18 +116,48 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// fillClaims copies the Entra claims from Attributes into the typed fields.
+// fillClaims fills the typed fields from Attributes, by the table in the
+// Session doc.
 func (s *Session) fillClaims() {
 	s.TenantID = s.Attribute(ClaimTenantID)
 	s.ObjectID = s.Attribute(ClaimObjectID)
-	s.Name = s.Attribute(ClaimName)
-	s.Email = s.Attribute(ClaimEmail)
-	s.GivenName = s.Attribute(ClaimGivenName)
-	s.Surname = s.Attribute(ClaimSurname)
-	s.DisplayName = s.Attribute(ClaimDisplayName)
+	s.Name = s.claim(ClaimName, "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn")
+	s.Email = s.claim(ClaimEmail, "urn:oid:0.9.2342.19200300.100.1.3", "urn:oid:1.2.840.113549.1.9.1", "email", "mail", "User.email")
+	s.GivenName = s.claim(ClaimGivenName, "urn:oid:2.5.4.42", "givenName", "firstName", "User.FirstName")
+	s.Surname = s.claim(ClaimSurname, "urn:oid:2.5.4.4", "sn", "surname", "lastName", "User.LastName")
+	s.DisplayName = s.claim(ClaimDisplayName, "urn:oid:2.16.840.1.113730.3.1.241", "displayName")
 	s.IdentityProvider = s.Attribute(ClaimIdentityProvider)
 	s.AuthnMethods = s.Attributes[ClaimAuthnMethods]
-	s.Groups = s.Attributes[ClaimGroups]
+	s.Groups = s.claims(ClaimGroups, "http://schemas.xmlsoap.org/claims/Group", "urn:oid:1.3.6.1.4.1.5923.1.5.1.1", "groups", "memberOf")
 	s.Roles = s.Attributes[ClaimRole]
 	_, s.GroupsOverage = s.Attributes[ClaimGroupsLink]
+}
+
+// claim returns the first value of the first claim that claims finds.
+func (s *Session) claim(entra string, others ...string) string {
+	if v := s.claims(entra, others...); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// claims returns the values of entra when it was sent; otherwise those of
+// the other names present, provided they all agree, or nil.
+func (s *Session) claims(entra string, others ...string) []string {
+	if v, ok := s.Attributes[entra]; ok {
+		return v
+	}
+	var found []string
+	seen := false
+	for _, n := range others {
+		v, ok := s.Attributes[n]
+		if !ok {
+			continue
+		}
+		if seen && !slices.Equal(found, v) {
+			return nil
+		}
+		found, seen = v, true
+	}
+	return found
 }

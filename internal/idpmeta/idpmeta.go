@@ -230,6 +230,13 @@ func readIdP(d *etree.Element, now time.Time) (*Document, []Finding) {
 
 	doc.SignOnURL = redirectLocation(d, "SingleSignOnService")
 	switch {
+	case doc.SignOnURL == "" && hasService(d, "SingleSignOnService", samlxml.BindingPOST):
+		// JumpCloud (unless "Declare Redirect Endpoint" is ticked) and
+		// older OneLogin exports list the sign-on URL for HTTP-POST only.
+		fs = append(fs, fatal(Invalid, "the IdP lists its sign-on URL (SingleSignOnService) only for the HTTP-POST binding, "+
+			"and AuthnRequests are sent with HTTP-Redirect: declare the HTTP-Redirect endpoint at the IdP "+
+			"(JumpCloud: tick \"Declare Redirect Endpoint\"; OneLogin: its current metadata lists .../trust/saml2/http-redirect/sso/...) "+
+			"and download the metadata again"))
 	case doc.SignOnURL == "":
 		fs = append(fs, fatal(Invalid, "no SingleSignOnService with the HTTP-Redirect binding"))
 	case !IsHTTPURL(doc.SignOnURL):
@@ -267,6 +274,15 @@ func redirectLocation(d *etree.Element, service string) string {
 		}
 	}
 	return ""
+}
+
+func hasService(d *etree.Element, service, binding string) bool {
+	for _, s := range samlxml.Children(d, samlxml.NSMetadata, service) {
+		if samlxml.AttrValue(s, "Binding") == binding {
+			return true
+		}
+	}
+	return false
 }
 
 func keyDescriptorCerts(kd *etree.Element) ([]*x509.Certificate, *Finding) {
