@@ -132,25 +132,9 @@ func TestInteropCrewjamIdP(t *testing.T) {
 			ctx := context.Background()
 
 			// crewjam's IdP, configured before its server starts.
-			srv := httptest.NewUnstartedServer(nil)
-			t.Cleanup(srv.Close)
-			base := "http://" + srv.Listener.Addr().String()
-			metadataURL, _ := url.Parse(base + "/metadata")
-			ssoURL, _ := url.Parse(base + "/sso")
-			idp := &saml.IdentityProvider{
-				Key:                     idpKey,
-				Certificate:             idpCert,
-				MetadataURL:             *metadataURL,
-				SSOURL:                  *ssoURL,
-				SignatureMethod:         tc.sigMethod,
-				SessionProvider:         interopUser{user},
-				WantAuthnRequestsSigned: tc.signReq,
-				RejectSHA1Signatures:    true,
-				// crewjam's DefaultOnError needs a Logger; show its reason instead.
-				OnError: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
-					http.Error(w, err.Error(), status)
-				},
-			}
+			srv, idp := crewjamIdP(t, idpKey, idpCert, user)
+			idp.SignatureMethod, idp.WantAuthnRequestsSigned, idp.RejectSHA1Signatures = tc.sigMethod, tc.signReq, true
+			metadataURL, ssoURL := idp.MetadataURL, idp.SSOURL
 			idpMetadata := interopMust[[]byte](t)(xml.Marshal(idp.Metadata()))
 			md, err := entrasaml.ParseMetadata(idpMetadata)
 			if err != nil {
@@ -271,18 +255,7 @@ func TestInteropCrewjamIdPEncrypted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			srv := httptest.NewUnstartedServer(nil)
-			t.Cleanup(srv.Close)
-			base := "http://" + srv.Listener.Addr().String()
-			metadataURL, _ := url.Parse(base + "/metadata")
-			ssoURL, _ := url.Parse(base + "/sso")
-			idp := &saml.IdentityProvider{
-				Key: idpKey, Certificate: idpCert, MetadataURL: *metadataURL, SSOURL: *ssoURL,
-				SessionProvider: interopUser{user},
-				OnError: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
-					http.Error(w, err.Error(), status)
-				},
-			}
+			srv, idp := crewjamIdP(t, idpKey, idpCert, user)
 			idpMetadata := interopMust[[]byte](t)(xml.Marshal(idp.Metadata()))
 			sp := interopMust[*entrasaml.SP](t)(entrasaml.New(ctx, entrasaml.Config{
 				EntityID: spEntityID, BaseURL: "https://acme.vendor.example", Metadata: idpMetadata,
@@ -399,4 +372,23 @@ func crewjamSignIn(t *testing.T, srv *httptest.Server, sp *entrasaml.SP, relaySt
 		t.Fatalf("form fields = %q\n%s", form, body)
 	}
 	return form["SAMLResponse"], requestID
+}
+
+// crewjamIdP returns crewjam's IdentityProvider for user, signing with key
+// and cert, and the unstarted httptest server it is to run on (its URLs
+// are the server's): set its Handler and Start it once configured.
+func crewjamIdP(t *testing.T, key *rsa.PrivateKey, cert *x509.Certificate, user saml.Session) (*httptest.Server, *saml.IdentityProvider) {
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	base := "http://" + srv.Listener.Addr().String()
+	metadataURL, _ := url.Parse(base + "/metadata")
+	ssoURL, _ := url.Parse(base + "/sso")
+	return srv, &saml.IdentityProvider{
+		Key: key, Certificate: cert, MetadataURL: *metadataURL, SSOURL: *ssoURL,
+		SessionProvider: interopUser{user},
+		// crewjam's DefaultOnError needs a Logger; show its reason instead.
+		OnError: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
+			http.Error(w, err.Error(), status)
+		},
+	}
 }

@@ -22,7 +22,7 @@ import (
 const (
 	defaultClockSkew       = 3 * time.Minute
 	defaultSessionMaxAge   = 8 * time.Hour
-	defaultMaxResponseSize = 512 << 10 // bytes of base64
+	DefaultMaxResponseSize = 512 << 10 // bytes of base64: Config.MaxResponseSize when 0
 	DefaultMetadataTimeout = 10 * time.Second
 	MaxMetadataSize        = idpmeta.MaxSize // bytes (4 MiB)
 )
@@ -95,7 +95,7 @@ type Config struct {
 	// SessionMaxAge caps Session.ExpiresAt. 0: 8 hours.
 	SessionMaxAge time.Duration
 	// MaxResponseSize bounds the SAMLResponse value (base64) accepted by
-	// Verify. 0: 512 KiB.
+	// Verify. 0: DefaultMaxResponseSize (512 KiB).
 	MaxResponseSize int
 	// Key, when set, signs AuthnRequests (RSA-SHA256 over the query string,
 	// as the HTTP-Redirect binding defines); required when the Entra app
@@ -267,7 +267,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	case sp.maxSize < 0:
 		return nil, newErr(ErrConfig, "MaxResponseSize must not be negative")
 	case sp.maxSize == 0:
-		sp.maxSize = defaultMaxResponseSize
+		sp.maxSize = DefaultMaxResponseSize
 	}
 	if sp.store == nil {
 		sp.store = NewMemoryStore(sp.now)
@@ -377,6 +377,13 @@ func fetchMetadata(ctx context.Context, client *http.Client, u string) ([]byte, 
 	}
 	return data, nil
 }
+
+// ACSURL returns the Assertion Consumer Service URL (Entra's Reply URL):
+// BaseURL + "/saml/acs".
+func (sp *SP) ACSURL() string { return sp.acsURL }
+
+// LogoutURL returns the SP's logout URL: BaseURL + "/saml/logout".
+func (sp *SP) LogoutURL() string { return sp.logoutURL }
 
 // EntityID returns the SP's Identifier (Entity ID).
 func (sp *SP) EntityID() string { return sp.entityID }

@@ -260,7 +260,7 @@ func TestAttackOversized(t *testing.T) {
 			b := readTestdata(t, atkAssertionSigned)
 			return atkB64(append(b, bytes.Repeat([]byte{' '}, n-len(b))...))
 		}
-		max := 512 << 10 // the default Config.MaxResponseSize
+		max := entrasaml.DefaultMaxResponseSize
 		atkAccepted(t, fixtureSP(t, nil), pad(max/4*3))
 		form := pad(max/4*3 + 1)
 		if len(form) != max+4 {

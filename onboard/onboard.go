@@ -37,9 +37,9 @@ type Input struct {
 	// Metadata is the Federation Metadata XML as downloaded (or pasted).
 	Metadata []byte
 	// MetadataURL is the App Federation Metadata Url. It is fetched when
-	// Metadata is empty, with an entrasaml.DefaultMetadataTimeout deadline and a
-	// entrasaml.MaxMetadataSize limit; when both are set it is only checked, not
-	// fetched.
+	// Metadata is empty, with an entrasaml.DefaultMetadataTimeout deadline
+	// and an entrasaml.MaxMetadataSize limit; when both are set it is only
+	// checked, not fetched.
 	MetadataURL string
 	// HTTPClient fetches MetadataURL. nil: a client that connects only to
 	// public addresses (no loopback, private, link-local or shared
@@ -47,8 +47,9 @@ type Input struct {
 	// from outside your company and must not reach your internal network.
 	// Give your own client to go through a proxy, or in tests.
 	HTTPClient *http.Client
-	// Now is the clock certificate expiry is judged by. nil: expiry is not
-	// judged and DaysLeft is 0 (Onboard reads no clock of its own).
+	// Now is the clock certificate expiry is judged by, normally the
+	// app's Config.Now. nil: expiry is not judged and DaysLeft is 0 (Check
+	// reads no clock of its own).
 	Now func() time.Time
 }
 

@@ -81,7 +81,7 @@ func TestOnboardDocuments(t *testing.T) {
 			checkReport(t, rep, tt.ready, tt.want...)
 			// Ready means New accepts the metadata; New refusing means
 			// not Ready. (New accepts tenant-level metadata: sign-in then
-			// fails at every response, which Onboard catches earlier.)
+			// fails at every response, which Check catches earlier.)
 			if err := newWithMetadata(rep.Metadata, fxNow); rep.Ready && err != nil || !rep.Ready && err == nil && tt.name != "tenant-level metadata" {
 				t.Errorf("Ready=%v but New: %v", rep.Ready, err)
 			}
@@ -293,7 +293,7 @@ func TestOnboardURL(t *testing.T) {
 	}
 }
 
-// By default Onboard does not fetch from loopback, private or link-local
+// By default Check does not fetch from loopback, private or link-local
 // addresses: the URL comes from outside and must not reach the vendor's
 // internal network.
 func TestOnboardDefaultClientRefusesInternalAddresses(t *testing.T) {
@@ -312,7 +312,7 @@ func TestOnboardDefaultClientRefusesInternalAddresses(t *testing.T) {
 	}
 }
 
-func FuzzOnboard(f *testing.F) {
+func FuzzCheck(f *testing.F) {
 	for _, name := range []string{"entra-metadata.xml", "entra-metadata-tenant.xml", "entra-metadata-expired.xml",
 		"other-idp-metadata.xml", "sp-metadata.xml", "html-page.html"} {
 		f.Add(readTestdata(f, name))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/redisstore"
 )
 
 // rendezvous makes the first n writes (Set or SetIfAbsent) to keys under
@@ -64,7 +65,7 @@ func TestConcurrentSignInsOneUser(t *testing.T) {
 	const n = 8
 	rdb := testClient(t)
 	rv := &rendezvous{prefix: "entrasaml/session-index/", n: n, all: make(chan struct{})}
-	newRedis := redisStores(t, testOptions, testPrefix(t, rdb))
+	newRedis := redisStores(t, clientsOf(testOptions), redisstore.Options{Prefix: testPrefix(t, rdb)})
 	ins := newInstances(t, 2, func() entrasaml.Store { return rendezvousStore{Store: newRedis(), r: rv} })
 	user := testUser(7)
 
