@@ -1,16 +1,13 @@
 package entrasaml
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -29,10 +26,7 @@ func (sp *SP) startSession(ctx context.Context, w http.ResponseWriter, s *Sessio
 	if ttl <= 0 {
 		return newErr(ErrExpired, "the session would expire at once")
 	}
-	raw, err := json.Marshal(s)
-	if err != nil {
-		return wrapErr(ErrMalformed, err, "encoding the session")
-	}
+	raw := encodeSession(s)
 	id := randomID()
 	if err := sp.store.Set(ctx, sp.sessNS+id, raw, ttl); err != nil {
 		return wrapErr(ErrStore, err, "saving the session")
@@ -232,46 +226,4 @@ func parseIndexLine(raw []byte) (indexEntry, bool) {
 		return indexEntry{}, false
 	}
 	return indexEntry{id: f[0], sessionIndex: f[1], exp: exp}, true
-}
-
-// sessionCache keeps decoded sessions, so that a signed-in request costs a
-// Store lookup and a byte comparison instead of a JSON decode. The Store
-// stays the authority: an entry is used only while its bytes equal the
-// Store's.
-type sessionCache struct {
-	mu sync.Mutex
-	m  map[string]cachedSession
-}
-
-type cachedSession struct {
-	raw []byte
-	s   *Session
-}
-
-const sessionCacheSize = 4096
-
-func (c *sessionCache) decode(id string, raw []byte) *Session {
-	c.mu.Lock()
-	e, ok := c.m[id]
-	c.mu.Unlock()
-	if ok && bytes.Equal(e.raw, raw) {
-		return e.s
-	}
-	s := new(Session)
-	if err := json.Unmarshal(raw, s); err != nil {
-		return nil
-	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= sessionCacheSize {
-		c.m = make(map[string]cachedSession)
-	}
-	c.m[id] = cachedSession{raw: raw, s: s}
-	c.mu.Unlock()
-	return s
-}
-
-func (c *sessionCache) forget(id string) {
-	c.mu.Lock()
-	delete(c.m, id)
-	c.mu.Unlock()
 }
