@@ -66,6 +66,9 @@ type Document struct {
 	EntityID  string
 	TenantID  string // Entra's tenant id from EntityID, or ""
 	SignOnURL string // SingleSignOnService, HTTP-Redirect binding
+	// SignOnPOSTURL is the SingleSignOnService for HTTP-POST, or "": only
+	// to recognise the IdP (AuthnRequests go by HTTP-Redirect).
+	SignOnPOSTURL string
 	LogoutURL string // SingleLogoutService, HTTP-Redirect binding, or ""
 	// Certificates are every signing certificate, in document order and
 	// without repeats, usable or not.
@@ -229,8 +232,9 @@ func readIdP(d *etree.Element, now time.Time) (*Document, []Finding) {
 	}
 
 	doc.SignOnURL = redirectLocation(d, "SingleSignOnService")
+	doc.SignOnPOSTURL = location(d, "SingleSignOnService", samlxml.BindingPOST)
 	switch {
-	case doc.SignOnURL == "" && hasService(d, "SingleSignOnService", samlxml.BindingPOST):
+	case doc.SignOnURL == "" && doc.SignOnPOSTURL != "":
 		// JumpCloud (unless "Declare Redirect Endpoint" is ticked) and
 		// older OneLogin exports list the sign-on URL for HTTP-POST only.
 		fs = append(fs, fatal(Invalid, "the IdP lists its sign-on URL (SingleSignOnService) only for the HTTP-POST binding, "+
@@ -268,21 +272,16 @@ func readIdP(d *etree.Element, now time.Time) (*Document, []Finding) {
 }
 
 func redirectLocation(d *etree.Element, service string) string {
+	return location(d, service, samlxml.BindingRedirect)
+}
+
+func location(d *etree.Element, service, binding string) string {
 	for _, s := range samlxml.Children(d, samlxml.NSMetadata, service) {
-		if samlxml.AttrValue(s, "Binding") == samlxml.BindingRedirect {
+		if samlxml.AttrValue(s, "Binding") == binding {
 			return samlxml.AttrValue(s, "Location")
 		}
 	}
 	return ""
-}
-
-func hasService(d *etree.Element, service, binding string) bool {
-	for _, s := range samlxml.Children(d, samlxml.NSMetadata, service) {
-		if samlxml.AttrValue(s, "Binding") == binding {
-			return true
-		}
-	}
-	return false
 }
 
 func keyDescriptorCerts(kd *etree.Element) ([]*x509.Certificate, *Finding) {
