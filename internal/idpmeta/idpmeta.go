@@ -69,7 +69,7 @@ type Document struct {
 	// SignOnPOSTURL is the SingleSignOnService for HTTP-POST, or "": only
 	// to recognise the IdP (AuthnRequests go by HTTP-Redirect).
 	SignOnPOSTURL string
-	LogoutURL string // SingleLogoutService, HTTP-Redirect binding, or ""
+	LogoutURL     string // SingleLogoutService, HTTP-Redirect binding, or ""
 	// Certificates are every signing certificate, in document order and
 	// without repeats, usable or not.
 	Certificates []*x509.Certificate
