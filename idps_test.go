@@ -17,17 +17,12 @@ import (
 // response.xml a response in its shape signed by xmlsec1 with the test key
 // idp-a (testdata/idps/gen.sh).
 
-var (
-	x509CertRE = regexp.MustCompile(`(<(?:\w+:)?X509Certificate>)[^<]*(</(?:\w+:)?X509Certificate>)`)
-	postSSORE  = regexp.MustCompile(`<(\w+:)?SingleSignOnService\s+Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"\s+Location="([^"]*)"\s*/>`)
-)
+var x509CertRE = regexp.MustCompile(`(<(?:\w+:)?X509Certificate>)[^<]*(</(?:\w+:)?X509Certificate>)`)
 
 // withTestKey returns an IdP's real metadata with the test certificate
 // idp-a in place of each certificate, so that the xmlsec1 responses
-// verify against the IdP's own metadata shape. With addRedirect, an
-// HTTP-Redirect sign-on URL is declared beside the HTTP-POST one, as
-// JumpCloud does when "Declare Redirect Endpoint" is ticked.
-func withTestKey(t *testing.T, md []byte, addRedirect bool) []byte {
+// verify against the IdP's own metadata shape.
+func withTestKey(t *testing.T, md []byte) []byte {
 	t.Helper()
 	pem := string(readTestdata(t, "keys/idp-a.crt"))
 	var b64 strings.Builder
@@ -37,10 +32,6 @@ func withTestKey(t *testing.T, md []byte, addRedirect bool) []byte {
 		}
 	}
 	out := x509CertRE.ReplaceAllString(string(md), "${1}"+b64.String()+"${2}")
-	if addRedirect {
-		out = postSSORE.ReplaceAllString(out,
-			`<${1}SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="$2"/>$0`)
-	}
 	return []byte(out)
 }
 
@@ -48,8 +39,8 @@ func TestOtherIdPMetadata(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		idp, entityID, signOn, logout string
-		postOnly                      bool // only an HTTP-POST sign-on URL: refused, with the fix
-		expired                       bool // its real certificate has expired
+		signOnPOST                    string // an HTTP-POST sign-on URL only
+		expired                       bool   // its real certificate has expired
 	}{
 		{idp: "okta", entityID: "http://www.okta.com/exkdoocxa1VmjpXmX697",
 			signOn: "https://trial-1022863.okta.com/app/trial-1022863_oktalocalhostbis_1/exkdoocxa1VmjpXmX697/sso/saml"},
@@ -63,25 +54,21 @@ func TestOtherIdPMetadata(t *testing.T) {
 			signOn:  "https://auth.pingone.com/3030059e-440b-4ad0-9217-44326f1757f6/saml20/idp/sso",
 			logout:  "https://auth.pingone.com/3030059e-440b-4ad0-9217-44326f1757f6/saml20/idp/slo",
 			expired: true},
-		{idp: "onelogin", postOnly: true},
-		{idp: "jumpcloud", postOnly: true},
+		{idp: "onelogin", entityID: "https://app.onelogin.com/saml/metadata/503983",
+			signOnPOST: "https://app.onelogin.com/trust/saml2/http-post/sso/503983", expired: true},
+		{idp: "jumpcloud", entityID: "IdP Entity ID", signOnPOST: "https://sso.jumpcloud.com/saml2/ucariontest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.idp, func(t *testing.T) {
 			t.Parallel()
 			data := readTestdata(t, "idps/"+tt.idp+"/metadata.xml")
 			md, err := entrasaml.ParseMetadata(data)
-			if tt.postOnly {
-				if !errors.Is(err, entrasaml.ErrMetadata) || !strings.Contains(err.Error(), "only for the HTTP-POST binding") {
-					t.Fatalf("ParseMetadata = %v, want ErrMetadata naming the HTTP-POST-only sign-on URL", err)
-				}
-				return
-			}
 			if err != nil {
 				t.Fatalf("ParseMetadata: %v", err)
 			}
-			if md.EntityID != tt.entityID || md.SignOnURL != tt.signOn || md.LogoutURL != tt.logout || md.TenantID != "" {
-				t.Errorf("got entity %q sign-on %q logout %q tenant %q", md.EntityID, md.SignOnURL, md.LogoutURL, md.TenantID)
+			if md.EntityID != tt.entityID || md.SignOnURL != tt.signOn || md.LogoutURL != tt.logout || md.TenantID != "" ||
+				(tt.signOnPOST != "" && md.SignOnPOSTURL != tt.signOnPOST) {
+				t.Errorf("got entity %q sign-on %q (POST %q) logout %q tenant %q", md.EntityID, md.SignOnURL, md.SignOnPOSTURL, md.LogoutURL, md.TenantID)
 			}
 			if len(md.Certificates) != 1 {
 				t.Errorf("%d signing certificates, want 1 (encryption keys skipped)", len(md.Certificates))
@@ -125,11 +112,10 @@ func TestOtherIdPResponses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.idp, func(t *testing.T) {
 			t.Parallel()
-			postOnly := tt.idp == "onelogin" || tt.idp == "jumpcloud"
 			sp := newSP(t, entrasaml.Config{
 				EntityID: fxEntityID,
 				BaseURL:  fxBaseURL,
-				Metadata: withTestKey(t, readTestdata(t, "idps/"+tt.idp+"/metadata.xml"), postOnly),
+				Metadata: withTestKey(t, readTestdata(t, "idps/"+tt.idp+"/metadata.xml")),
 				Now:      func() time.Time { return fxNow },
 			}, nil)
 			xml := string(readTestdata(t, "idps/"+tt.idp+"/response.xml"))

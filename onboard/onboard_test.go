@@ -342,8 +342,8 @@ func TestOnboardOtherIdPs(t *testing.T) {
 		{"adfs", "AD FS", false, `"Relying party trust identifier"`}, // its real certificate expired in 2017
 		{"keycloak", "Keycloak", true, `"Client signature required"`},
 		{"pingone", "PingFederate / PingOne", false, `"Partner's Entity ID (Connection ID)"`}, // expired in 2024
-		{"onelogin", "OneLogin", false, `"ACS (Consumer) URL"`},                               // HTTP-POST sign-on URL only
-		{"jumpcloud", "JumpCloud", false, `"Declare Redirect Endpoint"`},                      // HTTP-POST sign-on URL only
+		{"onelogin", "OneLogin", false, `"ACS (Consumer) URL"`},                               // expired in 2018
+		{"jumpcloud", "JumpCloud", true, `"Declare Redirect Endpoint"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {

@@ -85,7 +85,7 @@ func vendors() []vendor {
 		{name: "JumpCloud", match: func(id string, u *url.URL) bool {
 			return hostIs(u, "jumpcloud.com")
 		}, notes: []string{
-			`In JumpCloud (SSO Applications, Custom SAML App): "SP Entity ID" is the Identifier, "ACS URLs" the Reply URL; tick "Declare Redirect Endpoint" so that the metadata lists the HTTP-Redirect sign-on URL.`,
+			`In JumpCloud (SSO Applications, Custom SAML App): "SP Entity ID" is the Identifier, "ACS URLs" the Reply URL; without "Declare Redirect Endpoint" ticked its metadata lists an HTTP-POST sign-on URL only, and sign-in posts the AuthnRequest there.`,
 			`User attributes "email", "firstName", "lastName" and "Include group attribute" named "memberOf" fill Session.Email, GivenName, Surname and Groups.`,
 		}},
 		{name: "", notes: []string{

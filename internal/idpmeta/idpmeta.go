@@ -66,8 +66,8 @@ type Document struct {
 	EntityID  string
 	TenantID  string // Entra's tenant id from EntityID, or ""
 	SignOnURL string // SingleSignOnService, HTTP-Redirect binding
-	// SignOnPOSTURL is the SingleSignOnService for HTTP-POST, or "": only
-	// to recognise the IdP (AuthnRequests go by HTTP-Redirect).
+	// SignOnPOSTURL is the SingleSignOnService for HTTP-POST, or "":
+	// where AuthnRequests go when there is no HTTP-Redirect one.
 	SignOnPOSTURL string
 	LogoutURL     string // SingleLogoutService, HTTP-Redirect binding, or ""
 	// Certificates are every signing certificate, in document order and
@@ -236,13 +236,13 @@ func readIdP(d *etree.Element, now time.Time) (*Document, []Finding) {
 	switch {
 	case doc.SignOnURL == "" && doc.SignOnPOSTURL != "":
 		// JumpCloud (unless "Declare Redirect Endpoint" is ticked) and
-		// older OneLogin exports list the sign-on URL for HTTP-POST only.
-		fs = append(fs, fatal(Invalid, "the IdP lists its sign-on URL (SingleSignOnService) only for the HTTP-POST binding, "+
-			"and AuthnRequests are sent with HTTP-Redirect: declare the HTTP-Redirect endpoint at the IdP "+
-			"(JumpCloud: tick \"Declare Redirect Endpoint\"; OneLogin: its current metadata lists .../trust/saml2/http-redirect/sso/...) "+
-			"and download the metadata again"))
+		// older OneLogin exports list the sign-on URL for HTTP-POST only:
+		// AuthnRequests then go by HTTP-POST.
+		if !IsHTTPURL(doc.SignOnPOSTURL) {
+			fs = append(fs, fatal(Invalid, "the sign-on URL %q is not an absolute http(s) URL", doc.SignOnPOSTURL))
+		}
 	case doc.SignOnURL == "":
-		fs = append(fs, fatal(Invalid, "no SingleSignOnService with the HTTP-Redirect binding"))
+		fs = append(fs, fatal(Invalid, "no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding"))
 	case !IsHTTPURL(doc.SignOnURL):
 		fs = append(fs, fatal(Invalid, "the sign-on URL %q is not an absolute http(s) URL", doc.SignOnURL))
 	}
