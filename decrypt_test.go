@@ -12,7 +12,6 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,68 +20,6 @@ import (
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
 )
-
-var (
-	encKeysOnce sync.Once
-	encKeys     [3]*entratest.Key // the SP's current and previous encryption keys, and one nobody uploaded
-	encKeysErr  error
-)
-
-// spEncKeys returns the test SP's encryption key, its previous one, and an
-// unrelated key (RSA key generation is slow: they are shared).
-func spEncKeys(t testing.TB) (cur, old, other *entratest.Key) {
-	t.Helper()
-	encKeysOnce.Do(func() {
-		for i := range encKeys {
-			if encKeys[i], encKeysErr = entratest.NewKey(2048, fxNow.Add(-24*time.Hour), fxNow.AddDate(2, 0, 0)); encKeysErr != nil {
-				return
-			}
-		}
-	})
-	if encKeysErr != nil {
-		t.Fatal(encKeysErr)
-	}
-	return encKeys[0], encKeys[1], encKeys[2]
-}
-
-// curKey is the SP's current encryption key, the one uploaded to Entra.
-func curKey(t testing.TB) *entratest.Key {
-	cur, _, _ := spEncKeys(t)
-	return cur
-}
-
-func decKey(k *entratest.Key) entrasaml.DecryptionKey {
-	return entrasaml.DecryptionKey{Key: k.PrivateKey, Certificate: k.Certificate}
-}
-
-// withDecryption configures the SP with keys (default: the current one).
-func withDecryption(keys ...*entratest.Key) func(*entrasaml.Config) {
-	return func(c *entrasaml.Config) {
-		for _, k := range keys {
-			c.DecryptionKeys = append(c.DecryptionKeys, decKey(k))
-		}
-	}
-}
-
-// encryptedResponse is goodResponse signed as sign and encrypted as enc
-// (Certificate defaults to the SP's current key), as XML.
-func encryptedResponse(t *testing.T, sign entratest.SignMode, enc entratest.Encryption) []byte {
-	t.Helper()
-	idp, _ := sharedIdP(t)
-	cur, _, _ := spEncKeys(t)
-	if enc.Certificate == nil {
-		enc.Certificate = cur.Certificate
-	}
-	r := goodResponse()
-	r.Sign, r.Encrypt = sign, &enc
-	b, err := idp.ResponseXML(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 var encMethods = []string{entratest.AES128CBC, entratest.AES256CBC, entratest.AES128GCM, entratest.AES256GCM}
 

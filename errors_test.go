@@ -16,29 +16,6 @@ import (
 	"github.com/entrasaml/entrasaml"
 )
 
-// allSentinels are the package's sentinel errors.
-var allSentinels = []error{
-	entrasaml.ErrInvalidSignature, entrasaml.ErrUnknownSigner, entrasaml.ErrExpired, entrasaml.ErrNotYetValid,
-	entrasaml.ErrAudienceMismatch, entrasaml.ErrIssuerMismatch, entrasaml.ErrDestinationMismatch,
-	entrasaml.ErrRequestIDMismatch, entrasaml.ErrUnsolicited, entrasaml.ErrReplay, entrasaml.ErrMalformed,
-	entrasaml.ErrMetadata, entrasaml.ErrConfig, entrasaml.ErrStore, entrasaml.ErrNotProvisioned,
-	entrasaml.ErrDecryption,
-}
-
-// assertOneSentinel checks that err matches exactly one sentinel.
-func assertOneSentinel(t testing.TB, err error) {
-	t.Helper()
-	n := 0
-	for _, s := range allSentinels {
-		if errors.Is(err, s) {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("error %v matches %d sentinels, want exactly 1", err, n)
-	}
-}
-
 // brokenSigner is an RSA key whose Sign fails, like an HSM that is down.
 type brokenSigner struct{ crypto.Signer }
 

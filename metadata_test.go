@@ -110,18 +110,6 @@ func TestParseMetadataClock(t *testing.T) {
 	}
 }
 
-// removeAll cuts every span from start to the next end out of s.
-func removeAll(s, start, end string) string {
-	for {
-		i := strings.Index(s, start)
-		if i < 0 {
-			return s
-		}
-		j := strings.Index(s[i:], end)
-		s = s[:i] + s[i+j+len(end):]
-	}
-}
-
 func stripProlog(s string) string {
 	s = strings.TrimPrefix(s, "\uFEFF")
 	if i := strings.Index(s, "?>"); strings.HasPrefix(s, "<?xml") && i > 0 {
@@ -138,12 +126,6 @@ func TestEntraMetadataURL(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
-
-// Fingerprints of the xmlsec1 fixtures' keys (testdata/fixtures.json).
-const (
-	fpIdPA    = "8f469f3beafb7ae3381a68a0927a90aea6a641120797c5b52939ce7a275b288c"
-	fpForeign = "7677c7dae7efb8bd4eb635b69306a8fdf6c9213b7f6ff3e462fbca4a146b820d"
-)
 
 func TestMetadataSigners(t *testing.T) {
 	t.Parallel()

@@ -3,8 +3,6 @@ package entrasaml_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,64 +11,6 @@ import (
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
 )
-
-// metadataServer serves an IdP's current metadata like Entra's app
-// federation metadata URL, counting fetches; mode switches it to failing.
-type metadataServer struct {
-	*httptest.Server
-	idp     *entratest.IdP
-	fetches atomic.Int32
-	mu      sync.Mutex
-	mode    string        // "", "down", "html"
-	gate    chan struct{} // when set, fetches wait for it to close
-	started chan struct{} // when set, receives a value as each fetch starts
-}
-
-func newMetadataServer(t *testing.T, idp *entratest.IdP) *metadataServer {
-	m := &metadataServer{idp: idp}
-	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.fetches.Add(1)
-		m.mu.Lock()
-		mode, gate, started := m.mode, m.gate, m.started
-		m.mu.Unlock()
-		if started != nil {
-			started <- struct{}{}
-		}
-		if gate != nil {
-			<-gate
-		}
-		switch mode {
-		case "down":
-			http.Error(w, "unavailable", http.StatusServiceUnavailable)
-		case "html":
-			w.Write([]byte("<!DOCTYPE html><html><body>Sign in</body></html>"))
-		default:
-			w.Write(m.idp.Metadata())
-		}
-	}))
-	t.Cleanup(m.Close)
-	return m
-}
-
-func (m *metadataServer) set(mode string) { m.mu.Lock(); m.mode = mode; m.mu.Unlock() }
-
-// clock is a settable Config.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
-func newKey(t *testing.T) *entratest.Key {
-	t.Helper()
-	k, err := entratest.NewKey(2048, fxNow.Add(-time.Hour), fxNow.AddDate(3, 0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 // rolloverSetup returns an IdP with key k1, its metadata server, and an SP
 // that loaded the metadata from the URL.

@@ -1,81 +1,16 @@
 package entrasaml_test
 
 import (
-	"bytes"
-	"compress/flate"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/beevik/etree"
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
 )
-
-// signedInApp returns an app and a browser signed in to it.
-func signedInApp(t *testing.T, mod func(*entrasaml.Config)) (*app, *http.Client) {
-	t.Helper()
-	a := newApp(t, false, mod)
-	c := a.browser(t)
-	resp, _ := get(t, c, a.srv.URL+"/")
-	acs, form := signIn(t, c, resp)
-	if resp, body := post(t, c, acs, form); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
-	}
-	return a, c
-}
-
-// redirectMessage decodes the SAML message of a Redirect-binding URL.
-func redirectMessage(t *testing.T, u *url.URL, param string) *etree.Element {
-	t.Helper()
-	raw, err := base64.StdEncoding.DecodeString(u.Query().Get(param))
-	if err != nil {
-		t.Fatal(err)
-	}
-	xml, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(xml); err != nil {
-		t.Fatal(err)
-	}
-	return doc.Root()
-}
-
-// idpRedirect builds what Entra sends to the SP's logout URL: param
-// ("SAMLRequest" or "SAMLResponse") carrying xml, signed with key when it
-// is not nil.
-func idpRedirect(t *testing.T, logoutURL, param, xml, relayState string, key *entratest.Key) string {
-	t.Helper()
-	var b bytes.Buffer
-	fw, _ := flate.NewWriter(&b, flate.DefaultCompression)
-	fw.Write([]byte(xml))
-	fw.Close()
-	q := param + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(b.Bytes()))
-	if relayState != "" {
-		q += "&RelayState=" + url.QueryEscape(relayState)
-	}
-	if key != nil {
-		q += "&SigAlg=" + url.QueryEscape("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
-		d := sha256.Sum256([]byte(q))
-		sig, err := rsa.SignPKCS1v15(rand.Reader, key.PrivateKey, crypto.SHA256, d[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		q += "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
-	}
-	return logoutURL + "?" + q
-}
 
 func logoutResponseXML(issuer, inResponseTo, status string) string {
 	return fmt.Sprintf(`<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_lr1" Version="2.0" IssueInstant="%s" InResponseTo="%s"><Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">%s</Issuer><samlp:Status><samlp:StatusCode Value="%s"/></samlp:Status></samlp:LogoutResponse>`,
@@ -89,33 +24,6 @@ func logoutRequestXML(issuer, nameID, sessionIndex string) string {
 	}
 	return fmt.Sprintf(`<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_idp-logout-1" Version="2.0" IssueInstant="%s"><Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">%s</Issuer><NameID xmlns="urn:oasis:names:tc:SAML:2.0:assertion">%s</NameID>%s</samlp:LogoutRequest>`,
 		time.Now().UTC().Format(time.RFC3339), issuer, nameID, si)
-}
-
-// do sends method to u like a browser would, with the Sec-Fetch-Site,
-// Origin and Referer headers when not empty.
-func do(t *testing.T, c *http.Client, method, u, site, origin, referer string) (*http.Response, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, u, nil)
-	req.Header.Set("Accept", "text/html")
-	for k, v := range map[string]string{"Sec-Fetch-Site": site, "Origin": origin, "Referer": referer} {
-		if v != "" {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp, string(b)
-}
-
-// clickSignOut follows the application's own sign-out link, as a browser
-// does (Sec-Fetch-Site: same-origin).
-func clickSignOut(t *testing.T, c *http.Client, u string) (*http.Response, string) {
-	t.Helper()
-	return do(t, c, http.MethodGet, u, "same-origin", "", "")
 }
 
 // loginIssuer is the Issuer Entra puts on its LogoutResponse.
@@ -278,12 +186,6 @@ func logoutRequestAt(issuer, id, nameID string, issued time.Time, extra string) 
 	}
 	return fmt.Sprintf(`<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="%s" Version="2.0"%s%s><Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">%s</Issuer><NameID xmlns="urn:oasis:names:tc:SAML:2.0:assertion">%s</NameID></samlp:LogoutRequest>`,
 		id, ii, extra, issuer, nameID)
-}
-
-func signedIn(t *testing.T, a *app, c *http.Client) bool {
-	t.Helper()
-	resp, _ := get(t, c, a.srv.URL+"/")
-	return resp.StatusCode == http.StatusOK
 }
 
 // A signed IdP-initiated LogoutRequest is accepted only within the clock

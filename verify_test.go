@@ -279,13 +279,6 @@ func TestVerifyReplay(t *testing.T) {
 	}
 }
 
-// failingStore fails every call, like a Redis that is down.
-type failingStore struct{ forgetfulStore }
-
-func (failingStore) SetIfAbsent(context.Context, string, []byte, time.Duration) (bool, error) {
-	return false, errors.New("connection refused")
-}
-
 func TestVerifyStoreDownFailsClosed(t *testing.T) {
 	t.Parallel()
 	idp, _ := sharedIdP(t)
