@@ -113,7 +113,7 @@ func (idp *IdP) followToSignOn(ctx context.Context, c *http.Client, u string) (*
 			return nil, fmt.Errorf("entratest: SignIn: %w", err)
 		}
 		if req.Destination != "" && req.Destination != signOn {
-			return nil, fmt.Errorf("entratest: SignIn: AADSTS75008: The request destination '%s' does not match the SAML endpoint '%s'.", req.Destination, signOn)
+			return nil, fmt.Errorf("entratest: SignIn: AADSTS75008: The request destination '%s' does not match the SAML endpoint '%s'", req.Destination, signOn)
 		}
 		return req, nil
 	}
