@@ -67,7 +67,7 @@ func runTests(m *testing.M) int {
 // skipWithoutRedis skips tb when no Redis can be had, or fails it under CI.
 func skipWithoutRedis(tb testing.TB, why string) {
 	tb.Helper()
-	tooltest.Missing(tb, why+" (set REDIS_URL, or install redis-server: "+tooltest.RedisServer().Install()+")")
+	tooltest.Missing(tb, why+" ("+tooltest.RedisServer().Install()+")")
 }
 
 // testOptions returns new client options for the shared test server.
