@@ -5,21 +5,22 @@ import (
 	"time"
 )
 
-// Claim URIs (SAML attribute Names) that Entra ID emits.
+// Claim URIs (SAML attribute Names) that Entra ID emits and Session reads
+// into its typed fields.
 const (
-	ClaimTenantID         = "http://schemas.microsoft.com/identity/claims/tenantid"
-	ClaimObjectID         = "http://schemas.microsoft.com/identity/claims/objectidentifier"
-	ClaimDisplayName      = "http://schemas.microsoft.com/identity/claims/displayname"
-	ClaimIdentityProvider = "http://schemas.microsoft.com/identity/claims/identityprovider"
-	ClaimAuthnMethods     = "http://schemas.microsoft.com/claims/authnmethodsreferences"
-	ClaimName             = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
-	ClaimEmail            = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
-	ClaimGivenName        = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"
-	ClaimSurname          = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"
-	ClaimGroups           = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
-	ClaimRole             = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
-	ClaimWIDs             = "http://schemas.microsoft.com/ws/2008/06/identity/claims/wids"
-	ClaimGroupsLink       = "http://schemas.microsoft.com/claims/groups.link"
+	claimTenantID         = "http://schemas.microsoft.com/identity/claims/tenantid"
+	claimObjectID         = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+	claimDisplayName      = "http://schemas.microsoft.com/identity/claims/displayname"
+	claimIdentityProvider = "http://schemas.microsoft.com/identity/claims/identityprovider"
+	claimAuthnMethods     = "http://schemas.microsoft.com/claims/authnmethodsreferences"
+	claimName             = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
+	claimEmail            = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+	claimGivenName        = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"
+	claimSurname          = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"
+	claimGroups           = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
+	claimRole             = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+	claimWIDs             = "http://schemas.microsoft.com/ws/2008/06/identity/claims/wids"
+	claimGroupsLink       = "http://schemas.microsoft.com/claims/groups.link"
 )
 
 // NameID formats that Entra accepts in an AuthnRequest's NameIDPolicy.
@@ -57,10 +58,13 @@ type Session struct {
 	// Config.Provision; "" otherwise.
 	UserID string `json:"userID,omitempty"`
 
-	// Typed claims; "" or nil when the claim was not sent. Entra's claim
-	// URI comes first and, when sent, is the only one read. Without it,
-	// Name, Email, GivenName, Surname, DisplayName and Groups are read
-	// from the names other IdPs commonly use:
+	// Typed claims, "" or nil when the claim was not sent. Each comes from
+	// the attribute named beside it (Entra's claim URIs, shortened: ms/ is
+	// http://schemas.microsoft.com/, soap/ is
+	// http://schemas.xmlsoap.org/ws/2005/05/identity/claims/). When that
+	// Entra claim was not sent, Name, Email, GivenName, Surname,
+	// DisplayName and Groups are read from the names other IdPs commonly
+	// use:
 	//
 	//	Name         http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn (AD FS)
 	//	Email        urn:oid:0.9.2342.19200300.100.1.3 (mail), urn:oid:1.2.840.113549.1.9.1, email, mail, User.email
@@ -72,18 +76,18 @@ type Session struct {
 	// When several of those names are sent and disagree, the field stays
 	// empty (Attributes keeps them all): no name silently wins. The other
 	// typed fields come from Entra's claims only.
-	TenantID         string   `json:"tenantID,omitempty"`         // ClaimTenantID
-	ObjectID         string   `json:"objectID,omitempty"`         // ClaimObjectID: immutable user id
-	Name             string   `json:"name,omitempty"`             // ClaimName: usually the UPN; display only (other IdPs: see fillClaims)
-	Email            string   `json:"email,omitempty"`            // ClaimEmail
-	GivenName        string   `json:"givenName,omitempty"`        // ClaimGivenName
-	Surname          string   `json:"surname,omitempty"`          // ClaimSurname
-	DisplayName      string   `json:"displayName,omitempty"`      // ClaimDisplayName
-	IdentityProvider string   `json:"identityProvider,omitempty"` // ClaimIdentityProvider
-	AuthnMethods     []string `json:"authnMethods,omitempty"`     // ClaimAuthnMethods
-	Groups           []string `json:"groups,omitempty"`           // ClaimGroups: group object ids by default
-	Roles            []string `json:"roles,omitempty"`            // ClaimRole: app roles
-	// GroupsOverage is true when Entra sent ClaimGroupsLink instead of the
+	TenantID         string   `json:"tenantID,omitempty"`         // ms/identity/claims/tenantid
+	ObjectID         string   `json:"objectID,omitempty"`         // ms/identity/claims/objectidentifier: immutable user id
+	Name             string   `json:"name,omitempty"`             // soap/name: usually the UPN; display only
+	Email            string   `json:"email,omitempty"`            // soap/emailaddress
+	GivenName        string   `json:"givenName,omitempty"`        // soap/givenname
+	Surname          string   `json:"surname,omitempty"`          // soap/surname
+	DisplayName      string   `json:"displayName,omitempty"`      // ms/identity/claims/displayname
+	IdentityProvider string   `json:"identityProvider,omitempty"` // ms/identity/claims/identityprovider
+	AuthnMethods     []string `json:"authnMethods,omitempty"`     // ms/claims/authnmethodsreferences
+	Groups           []string `json:"groups,omitempty"`           // ms/ws/2008/06/identity/claims/groups: group object ids by default
+	Roles            []string `json:"roles,omitempty"`            // ms/ws/2008/06/identity/claims/role: app roles
+	// GroupsOverage is true when Entra sent ms/claims/groups.link instead of the
 	// groups claim, as it does above 150 groups: Groups is then empty and
 	// the app must resolve membership itself (e.g. through Microsoft Graph).
 	GroupsOverage bool `json:"groupsOverage,omitempty"`
@@ -93,7 +97,9 @@ type Session struct {
 	Attributes map[string][]string `json:"attributes,omitempty"`
 }
 
-// Attribute returns the first value of the attribute name, or "".
+// Attribute returns the first value of the attribute name (the full
+// claim URI, e.g.
+// "http://schemas.microsoft.com/ws/2008/06/identity/claims/wids"), or "".
 func (s *Session) Attribute(name string) string {
 	if v := s.Attributes[name]; len(v) > 0 {
 		return v[0]
@@ -119,18 +125,18 @@ func contains(list []string, v string) bool {
 // fillClaims fills the typed fields from Attributes, by the table in the
 // Session doc.
 func (s *Session) fillClaims() {
-	s.TenantID = s.Attribute(ClaimTenantID)
-	s.ObjectID = s.Attribute(ClaimObjectID)
-	s.Name = s.claim(ClaimName, "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn")
-	s.Email = s.claim(ClaimEmail, "urn:oid:0.9.2342.19200300.100.1.3", "urn:oid:1.2.840.113549.1.9.1", "email", "mail", "User.email")
-	s.GivenName = s.claim(ClaimGivenName, "urn:oid:2.5.4.42", "givenName", "firstName", "User.FirstName")
-	s.Surname = s.claim(ClaimSurname, "urn:oid:2.5.4.4", "sn", "surname", "lastName", "User.LastName")
-	s.DisplayName = s.claim(ClaimDisplayName, "urn:oid:2.16.840.1.113730.3.1.241", "displayName")
-	s.IdentityProvider = s.Attribute(ClaimIdentityProvider)
-	s.AuthnMethods = s.Attributes[ClaimAuthnMethods]
-	s.Groups = s.claims(ClaimGroups, "http://schemas.xmlsoap.org/claims/Group", "urn:oid:1.3.6.1.4.1.5923.1.5.1.1", "groups", "memberOf")
-	s.Roles = s.Attributes[ClaimRole]
-	_, s.GroupsOverage = s.Attributes[ClaimGroupsLink]
+	s.TenantID = s.Attribute(claimTenantID)
+	s.ObjectID = s.Attribute(claimObjectID)
+	s.Name = s.claim(claimName, "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn")
+	s.Email = s.claim(claimEmail, "urn:oid:0.9.2342.19200300.100.1.3", "urn:oid:1.2.840.113549.1.9.1", "email", "mail", "User.email")
+	s.GivenName = s.claim(claimGivenName, "urn:oid:2.5.4.42", "givenName", "firstName", "User.FirstName")
+	s.Surname = s.claim(claimSurname, "urn:oid:2.5.4.4", "sn", "surname", "lastName", "User.LastName")
+	s.DisplayName = s.claim(claimDisplayName, "urn:oid:2.16.840.1.113730.3.1.241", "displayName")
+	s.IdentityProvider = s.Attribute(claimIdentityProvider)
+	s.AuthnMethods = s.Attributes[claimAuthnMethods]
+	s.Groups = s.claims(claimGroups, "http://schemas.xmlsoap.org/claims/Group", "urn:oid:1.3.6.1.4.1.5923.1.5.1.1", "groups", "memberOf")
+	s.Roles = s.Attributes[claimRole]
+	_, s.GroupsOverage = s.Attributes[claimGroupsLink]
 }
 
 // claim returns the first value of the first claim that claims finds.

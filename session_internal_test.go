@@ -15,14 +15,14 @@ func TestFillClaimsPrecedence(t *testing.T) {
 		email  string
 		groups []string
 	}{
-		{"entra", map[string][]string{ClaimEmail: {"a@x"}}, "a@x", nil},
-		{"entra wins over the others", map[string][]string{ClaimEmail: {"a@x"}, "email": {"b@x"}, "mail": {"c@x"}}, "a@x", nil},
+		{"entra", map[string][]string{claimEmail: {"a@x"}}, "a@x", nil},
+		{"entra wins over the others", map[string][]string{claimEmail: {"a@x"}, "email": {"b@x"}, "mail": {"c@x"}}, "a@x", nil},
 		{"okta email", map[string][]string{"email": {"b@x"}}, "b@x", nil},
 		{"ldap mail oid", map[string][]string{"urn:oid:0.9.2342.19200300.100.1.3": {"c@x"}}, "c@x", nil},
 		{"onelogin", map[string][]string{"User.email": {"d@x"}}, "d@x", nil},
 		{"agreeing names", map[string][]string{"email": {"b@x"}, "mail": {"b@x"}}, "b@x", nil},
 		{"conflicting names: none wins", map[string][]string{"email": {"b@x"}, "mail": {"c@x"}}, "", nil},
-		{"entra groups", map[string][]string{ClaimGroups: {"g1"}, "groups": {"g2"}}, "", []string{"g1"}},
+		{"entra groups", map[string][]string{claimGroups: {"g1"}, "groups": {"g2"}}, "", []string{"g1"}},
 		{"ad fs groups", map[string][]string{"http://schemas.xmlsoap.org/claims/Group": {"Domain Users"}}, "", []string{"Domain Users"}},
 		{"groups and memberOf agree", map[string][]string{"groups": {"a", "b"}, "memberOf": {"a", "b"}}, "", []string{"a", "b"}},
 		{"groups and memberOf differ", map[string][]string{"groups": {"a"}, "memberOf": {"a", "b"}}, "", nil},

@@ -55,6 +55,7 @@ func (a *app) handler() http.Handler {
 	ops.HandleFunc("POST /operator/onboard", a.serveOnboard)
 	ops.HandleFunc("POST /operator/demo", a.serveDemo)
 	ops.HandleFunc("POST /operator/remove", a.serveRemove)
+	ops.Handle("GET /metrics", a.reg.obs.handler) // Prometheus; as open as the console
 	// The console is not behind sign-in (see README); at least its forms
 	// cannot be posted from other sites.
 	opsProtected := http.NewCrossOriginProtection().Handler(ops)

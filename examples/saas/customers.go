@@ -51,13 +51,15 @@ type registry struct {
 	store  entrasaml.Store
 	keys   [][]byte
 	logger *slog.Logger
+	obs    *observer // every SP's Config.OnEvent: metrics and console figures
 
 	mu        sync.Mutex
 	customers map[string]*customer
 }
 
 func newRegistry(cfg *config, store entrasaml.Store, keys [][]byte, logger *slog.Logger) *registry {
-	return &registry{cfg: cfg, store: store, keys: keys, logger: logger, customers: map[string]*customer{}}
+	return &registry{cfg: cfg, store: store, keys: keys, logger: logger, customers: map[string]*customer{},
+		obs: mustObserver(time.Now)}
 }
 
 var errExists = errors.New("exists")
@@ -76,6 +78,7 @@ func (r *registry) newSP(ctx context.Context, c *customer, client *http.Client) 
 		Store:       r.store,
 		SessionKeys: r.keys,
 		Logger:      r.logger.With("customer", slug),
+		OnEvent:     r.obs.onEvent,
 		Provision: func(_ context.Context, s *entrasaml.Session) error {
 			// A real app looks the user up in this customer's accounts.
 			s.UserID = slug + ":" + s.ObjectID
@@ -103,6 +106,7 @@ func (r *registry) add(ctx context.Context, c *customer, client *http.Client, re
 	}
 	r.customers[c.Slug] = c
 	r.dir.Set(r.cfg.host(c.Slug), sp)
+	r.obs.track(sp)
 	if old != nil && old.stopDev != nil && old.dev != c.dev {
 		go old.stopDev()
 	}
@@ -125,6 +129,9 @@ func (r *registry) remove(slug string) bool {
 	}
 	delete(r.customers, slug)
 	r.dir.Delete(r.cfg.host(slug))
+	if c.sp != nil {
+		r.obs.forget(c.sp)
+	}
 	if c.stopDev != nil {
 		go c.stopDev()
 	}
@@ -192,6 +199,7 @@ func (r *registry) load(ctx context.Context) error {
 			r.logger.Error("a stored customer cannot be served", "slug", c.Slug, "err", err)
 		} else {
 			r.dir.Set(r.cfg.host(c.Slug), c.sp)
+			r.obs.track(c.sp)
 		}
 		r.mu.Lock()
 		r.customers[c.Slug] = c
