@@ -10,6 +10,7 @@
 package onboard
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -78,7 +79,9 @@ type Report struct {
 	// EntityID is the IdP's entity ID, the Issuer of its responses
 	// ("https://sts.windows.net/<tenant id>/" for Entra).
 	EntityID string `json:"entity_id"`
-	// SignOnURL is where sign-in requests go (Entra's "Login URL").
+	// SignOnURL is where sign-in requests go (Entra's "Login URL"): the
+	// HTTP-Redirect sign-on URL, or the HTTP-POST one when the IdP lists
+	// no other.
 	SignOnURL string `json:"sign_on_url"`
 	// LogoutURL is the IdP's logout endpoint, "" when it lists none.
 	LogoutURL string `json:"logout_url,omitempty"`
@@ -277,7 +280,7 @@ func (rep *Report) examine(data []byte, now time.Time) {
 	doc, findings := idpmeta.ReadBytes(data, now)
 	usable := 0
 	if doc != nil {
-		rep.EntityID, rep.TenantID, rep.SignOnURL, rep.LogoutURL = doc.EntityID, doc.TenantID, doc.SignOnURL, doc.LogoutURL
+		rep.EntityID, rep.TenantID, rep.SignOnURL, rep.LogoutURL = doc.EntityID, doc.TenantID, cmp.Or(doc.SignOnURL, doc.SignOnPOSTURL), doc.LogoutURL
 		for _, c := range doc.Certificates {
 			rep.Certificates = append(rep.Certificates, certificateInfo(c, now))
 			if idpmeta.UsableKey(c) && (now.IsZero() || !now.Before(c.NotBefore) && !now.After(c.NotAfter)) {
@@ -285,7 +288,7 @@ func (rep *Report) examine(data []byte, now time.Time) {
 			}
 		}
 		if rep.EntityID != "" {
-			rep.recognise(doc.SignOnPOSTURL)
+			rep.recognise()
 		}
 	}
 	for _, f := range findings {

@@ -352,7 +352,7 @@ func TestOnboardOtherIdPs(t *testing.T) {
 				Metadata: readTestdata(t, "idps/"+tt.dir+"/metadata.xml"),
 				Now:      func() time.Time { return fxNow },
 			})
-			if rep.IdP != tt.idp || rep.Ready != tt.ready || !strings.Contains(strings.Join(rep.Notes, "\n"), tt.note) {
+			if rep.IdP != tt.idp || rep.Ready != tt.ready || !strings.Contains(strings.Join(rep.Notes, "\n"), tt.note) || rep.SignOnURL == "" {
 				t.Errorf("IdP %q ready %v notes %q problems %+v", rep.IdP, rep.Ready, rep.Notes, rep.Problems)
 			}
 			for _, p := range rep.Problems {

@@ -96,17 +96,13 @@ func vendors() []vendor {
 }
 
 // recognise fills IdP and Notes of a report, by the entity ID and the
-// sign-on URL (the HTTP-POST one when there is no other).
-func (rep *Report) recognise(signOnPOST string) {
+// sign-on URL.
+func (rep *Report) recognise() {
 	if rep.TenantID != "" {
 		rep.IdP = "Microsoft Entra ID"
 		return
 	}
-	signOn := rep.SignOnURL
-	if signOn == "" {
-		signOn = signOnPOST
-	}
-	u, _ := url.Parse(signOn)
+	u, _ := url.Parse(rep.SignOnURL)
 	if u != nil && u.Host == "" {
 		u = nil
 	}
