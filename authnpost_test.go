@@ -120,3 +120,32 @@ func TestAuthnRequestHTTPPOSTForm(t *testing.T) {
 		t.Errorf("RelayState %q, cookies %v", fields["RelayState"], rec.Result().Cookies())
 	}
 }
+
+// The form's action comes from the metadata: html/template escapes it, and
+// the page runs no script but its own (by hash).
+func TestAuthnRequestHTTPPOSTFormEscapes(t *testing.T) {
+	t.Parallel()
+	const evil = `https://sso.jumpcloud.com/saml2/x?a="><script>alert(1)</script>`
+	md := strings.Replace(string(withTestKey(t, readTestdata(t, "idps/jumpcloud/metadata.xml"))),
+		`Location="https://sso.jumpcloud.com/saml2/ucariontest"`, `Location="`+html.EscapeString(evil)+`"`, 1)
+	sp := newSP(t, entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: []byte(md)}, nil)
+	if got := sp.IdPMetadata().SignOnPOSTURL; got != evil {
+		t.Fatalf("SignOnPOSTURL %q", got)
+	}
+	rec := httptest.NewRecorder()
+	sp.StartSignIn(rec, httptest.NewRequest(http.MethodGet, fxBaseURL+"/", nil), "/")
+	page := rec.Body.String()
+	if strings.Contains(page, "<script>alert") || strings.Count(page, "<script>") != 1 {
+		t.Errorf("unescaped metadata in the form page:\n%s", page)
+	}
+	// html/template percent-encodes what a URL attribute must not hold:
+	// the same URL to the browser.
+	m := formActionRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form:\n%s", page)
+	}
+	u, err := url.Parse(html.UnescapeString(m[1]))
+	if err != nil || u.Host != "sso.jumpcloud.com" || u.Query().Get("a") != `"><script>alert(1)</script>` {
+		t.Errorf("form action %q (%v), want %q", m[1], err, evil)
+	}
+}
