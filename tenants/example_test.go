@@ -62,3 +62,55 @@ func ExampleRouter() {
 	// 200 https://globex.vendor.example/saml/metadata
 	// 404 https://initech.vendor.example/orders
 }
+
+// A fleet's customers in a registry: each SP is built on its customer's
+// first request, kept in a bounded cache, and rebuilt, disabled or dropped
+// when the registry says its customer changed.
+func ExampleCache() {
+	metadata, err := os.ReadFile("../testdata/entra-metadata.xml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+
+	reg := new(tenants.MemoryRegistry) // for a fleet: the SQL registry module
+	for _, name := range []string{"acme", "globex"} {
+		base := "https://" + name + ".vendor.example"
+		_, err := reg.Put(ctx, tenants.Customer{
+			Key: name + ".vendor.example", EntityID: base + "/saml", BaseURL: base,
+			Metadata: metadata, Enabled: true,
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	cache := &tenants.Cache{Registry: reg, MaxEntries: 5000, Template: entrasaml.Config{
+		// Shared by every customer; in production the same on every instance.
+		Store: entrasaml.NewMemoryStore(nil),
+	}}
+	go cache.Run(ctx) // changes are served as the registry reports them
+	router := &tenants.Router{Resolve: cache.Resolve}
+	mux := http.NewServeMux()
+	mux.Handle("/saml/", router)
+
+	get := func(u string) {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, u, nil))
+		fmt.Println(rec.Code, u)
+	}
+	get("https://acme.vendor.example/saml/metadata")
+	get("https://initech.vendor.example/saml/metadata")
+
+	// The operator disables globex: its requests get 404 (at once on every
+	// instance whose Cache is told by the registry, within MaxStale on the
+	// others).
+	reg.Disable(ctx, "globex.vendor.example")
+	get("https://globex.vendor.example/saml/metadata")
+	fmt.Println(cache.Stats().Builds, "SP built")
+	// Output:
+	// 200 https://acme.vendor.example/saml/metadata
+	// 404 https://initech.vendor.example/saml/metadata
+	// 404 https://globex.vendor.example/saml/metadata
+	// 1 SP built
+}

@@ -3,6 +3,13 @@
 // EntityID and BaseURL), and a [Router] picks the customer per request. The
 // SP does the rest, so everything an SP guarantees holds per customer.
 //
+// Where the SPs come from is the Router's [Resolver]: a [HostDirectory] or
+// [PathDirectory] of SPs built by the app, for small static setups, or a
+// [Cache] over a [Registry] for a fleet: every customer's configuration
+// ([Customer]) in one store shared by every instance (a [MemoryRegistry],
+// or the SQL registry module), each SP built on a customer's first request
+// and kept within a bounded cache, rebuilt when its version changes.
+//
 // The package imports only the root package (and the standard library):
 // routing is a thin layer over SPs, and an app with one customer does not
 // need it.
