@@ -99,7 +99,9 @@ const maxRelayState = 80
 //
 // relayState is returned unchanged by the IdP; it must be at most 80 bytes
 // and must not carry secrets. Errors match ErrConfig: relay state too long,
-// invalid or several opts, or a Config.Key that fails to sign.
+// invalid or several opts, a Config.Key that fails to sign, or an IdP
+// whose metadata lists its sign-on URL for the HTTP-POST binding only
+// (IdPMetadata.SignOnPOSTURL; [SP.StartSignIn] posts to it).
 func (sp *SP) AuthnRequestURL(relayState string, opts ...AuthnOptions) (u *url.URL, requestID string, err error) {
 	o := sp.authn
 	switch len(opts) {
@@ -120,6 +122,10 @@ func (sp *SP) authnRequestURL(relayState string, opts AuthnOptions) (*url.URL, s
 		return nil, "", err
 	}
 	st := sp.idp.Load()
+	if st.md.SignOnURL == "" {
+		return nil, "", newErr(ErrConfig, "the IdP takes AuthnRequests only with the HTTP-POST binding "+
+			"(its metadata lists no HTTP-Redirect sign-on URL): sign in with SP.StartSignIn, which posts them")
+	}
 	acs := max(sp.acsIndex(opts.ACSURL), 0)
 	id := requestID(acs)
 

@@ -145,5 +145,18 @@
 //
 // Package github.com/entrasaml/entrasaml/entratest is a fake Entra tenant
 // for tests: signed metadata, Entra-shaped responses with every signing
-// option, and an httptest server with a sign-on endpoint.
+// option, and an httptest server with a sign-on endpoint. Its IdP.SignIn
+// signs a test client into a running app through the real flow in one
+// call.
+//
+// # Other identity providers
+//
+// Entra is the first-class path, but the SP works with any SAML 2.0 IdP
+// that signs its responses or assertions: Okta, Google Workspace, AD FS,
+// Keycloak, PingFederate, OneLogin and JumpCloud are tested with their
+// real metadata. An IdP that lists its sign-on URL for HTTP-POST only
+// ([IdPMetadata].SignOnPOSTURL) gets the AuthnRequest from
+// [SP.StartSignIn]'s auto-submitting page. [Session]'s typed fields are
+// filled from Entra's claim URIs first, else from the names other IdPs
+// commonly use (the table is in the Session documentation).
 package entrasaml

@@ -114,7 +114,9 @@ func (sp *SP) LoadSession(next http.Handler) http.Handler {
 	})
 }
 
-// StartSignIn redirects the browser to Entra with a new AuthnRequest and
+// StartSignIn redirects the browser to Entra with a new AuthnRequest (for
+// an IdP whose metadata lists an HTTP-POST sign-on URL only, it answers
+// with a page that posts the request there) and
 // remembers, in a short-lived cookie bound to this browser, the request ID
 // and returnTo, the same-origin path to come back to (anything else becomes
 // "/"). RequireAccount calls it; call it yourself for a "Sign in" button,
@@ -150,7 +152,7 @@ func (sp *SP) StartSignIn(w http.ResponseWriter, r *http.Request, returnTo strin
 	var tok [12]byte
 	rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:])
-	u, requestID, err := sp.AuthnRequestURL(token)
+	send, requestID, err := sp.authnRequestSender(token)
 	if err != nil {
 		sp.fail(w, r, err)
 		return
@@ -166,7 +168,7 @@ func (sp *SP) StartSignIn(w http.ResponseWriter, r *http.Request, returnTo strin
 			MaxAge: int(pendingTTL / time.Second), HttpOnly: true})
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	send(w, r)
 }
 
 // hopParam marks the redirect StartSignIn makes to BaseURL's origin, so

@@ -10,6 +10,7 @@
 package onboard
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -69,12 +70,23 @@ type Report struct {
 	// TenantID is the Entra tenant (directory) id, "" when the metadata is
 	// not Entra's.
 	TenantID string `json:"tenant_id"`
+	// IdP names the identity provider the metadata looks like: "Microsoft
+	// Entra ID", "Okta", "Google Workspace", "AD FS", "Keycloak",
+	// "PingFederate / PingOne", "OneLogin", "JumpCloud", or "" for another
+	// SAML IdP. Entra is the first-class path; the others are supported.
+	IdP string `json:"idp,omitempty"`
+	// Notes say, for an IdP other than Entra, which of its fields take
+	// the Identifier and the Reply URL and which claim names fill the
+	// Session. They are not problems.
+	Notes []string `json:"notes,omitempty"`
 	// AppID is the application id from the URL's appid parameter, if any.
 	AppID string `json:"app_id,omitempty"`
 	// EntityID is the IdP's entity ID, the Issuer of its responses
 	// ("https://sts.windows.net/<tenant id>/" for Entra).
 	EntityID string `json:"entity_id"`
-	// SignOnURL is where sign-in requests go (Entra's "Login URL").
+	// SignOnURL is where sign-in requests go (Entra's "Login URL"): the
+	// HTTP-Redirect sign-on URL, or the HTTP-POST one when the IdP lists
+	// no other.
 	SignOnURL string `json:"sign_on_url"`
 	// LogoutURL is the IdP's logout endpoint, "" when it lists none.
 	LogoutURL string `json:"logout_url,omitempty"`
@@ -135,7 +147,6 @@ const (
 	ProblemSPMetadata          ProblemCode = "sp_metadata"          // service-provider metadata sent by mistake
 	ProblemTenantLevel         ProblemCode = "tenant_level"         // tenant-level metadata, without the app's certificate
 	ProblemTenantMismatch      ProblemCode = "tenant_mismatch"      // the URL and the XML name different tenants
-	ProblemNotEntra            ProblemCode = "not_entra"            // another vendor's identity provider (warning)
 	ProblemWeakKey             ProblemCode = "weak_key"             // not an RSA key of at least 2048 bits
 	ProblemCertificateExpired  ProblemCode = "certificate_expired"  // expired or not yet valid
 	ProblemCertificateExpiring ProblemCode = "certificate_expiring" // expires within 30 days (warning)
@@ -166,8 +177,11 @@ var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 // usable signing certificate (every one expired, not yet valid or weaker
 // than RSA-2048).
 //
-// Warnings: a plain-http URL; metadata that is not Entra's (another
-// vendor's IdP may work, but is not what this package is tested with); a
+// Metadata of another IdP than Entra (Okta, Google Workspace, AD FS,
+// Keycloak, PingFederate, OneLogin, JumpCloud or any SAML 2.0 IdP) is
+// supported: Report.IdP names it and Report.Notes say what to set there.
+//
+// Warnings: a plain-http URL; a
 // certificate that has expired or is weak while another is usable; a
 // certificate that expires within 30 days.
 //
@@ -272,16 +286,15 @@ func (rep *Report) examine(data []byte, now time.Time) {
 	doc, findings := idpmeta.ReadBytes(data, now)
 	usable := 0
 	if doc != nil {
-		rep.EntityID, rep.TenantID, rep.SignOnURL, rep.LogoutURL = doc.EntityID, doc.TenantID, doc.SignOnURL, doc.LogoutURL
+		rep.EntityID, rep.TenantID, rep.SignOnURL, rep.LogoutURL = doc.EntityID, doc.TenantID, cmp.Or(doc.SignOnURL, doc.SignOnPOSTURL), doc.LogoutURL
 		for _, c := range doc.Certificates {
 			rep.Certificates = append(rep.Certificates, certificateInfo(c, now))
 			if idpmeta.UsableKey(c) && (now.IsZero() || !now.Before(c.NotBefore) && !now.After(c.NotAfter)) {
 				usable++
 			}
 		}
-		if rep.EntityID != "" && rep.TenantID == "" {
-			rep.add(SeverityWarning, ProblemNotEntra, fmt.Sprintf("This metadata is not from Microsoft Entra ID (its entity ID is %s). "+
-				"Another SAML identity provider may work, but this integration is built and tested for Entra.", quote(rep.EntityID)))
+		if rep.EntityID != "" {
+			rep.recognise()
 		}
 	}
 	for _, f := range findings {
