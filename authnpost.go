@@ -14,7 +14,7 @@ import (
 // posted AuthnRequest is not signed, even with Config.Key (the POST
 // binding would need an enveloped XML signature): the IdPs that list only
 // HTTP-POST do not ask for signed requests by default.
-func (sp *SP) authnRequestSender(relayState string) (send func(http.ResponseWriter, *http.Request), requestID string, err error) {
+func (sp *SP) authnRequestSender(relayState string) (send func(http.ResponseWriter, *http.Request), id string, err error) {
 	st := sp.idp.Load()
 	if st.md.SignOnURL != "" || st.md.SignOnPOSTURL == "" {
 		u, id, err := sp.AuthnRequestURL(relayState)
@@ -26,13 +26,14 @@ func (sp *SP) authnRequestSender(relayState string) (send func(http.ResponseWrit
 	if len(relayState) > maxRelayState {
 		return nil, "", newErr(ErrConfig, "RelayState is %d bytes; the HTTP-POST binding allows %d", len(relayState), maxRelayState)
 	}
-	if err := sp.authn.check(); err != nil {
+	if err := sp.checkAuthnOptions(sp.authn); err != nil {
 		return nil, "", err
 	}
-	id := newID()
+	acs := max(sp.acsIndex(sp.authn.ACSURL), 0)
+	id = requestID(acs)
 	buf := getBuffer()
 	defer putBuffer(buf)
-	writeAuthnRequest(&buf.xml, id, sp.now().UTC(), st.md.SignOnPOSTURL, sp.entityID, sp.acsURL, sp.authn)
+	writeAuthnRequest(&buf.xml, id, sp.now().UTC(), st.md.SignOnPOSTURL, sp.entityID, sp.acsURLs[acs], sp.authn)
 	fields := []page.Field{{Name: "SAMLRequest", Value: base64.StdEncoding.EncodeToString(buf.xml.Bytes())}}
 	if relayState != "" {
 		fields = append(fields, page.Field{Name: "RelayState", Value: relayState})

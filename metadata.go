@@ -47,15 +47,15 @@ type IdPMetadata struct {
 // Entra enterprise application:
 // https://login.microsoftonline.com/<tenantID>/federationmetadata/2007-06/federationmetadata.xml?appid=<appID>.
 // Use it, not the tenant-level document: only the app-specific one carries
-// the application's own SAML signing certificate. With appID "" it returns
-// the tenant-level URL.
+// the application's own SAML signing certificate. When tenantID or appID is
+// empty it returns "" (never the tenant-level URL), which [New] refuses with
+// ErrConfig when Metadata is empty too.
 func EntraMetadataURL(tenantID, appID string) string {
-	u := "https://login.microsoftonline.com/" + url.PathEscape(tenantID) +
-		"/federationmetadata/2007-06/federationmetadata.xml"
-	if appID != "" {
-		u += "?appid=" + url.QueryEscape(appID)
+	if tenantID == "" || appID == "" {
+		return ""
 	}
-	return u
+	return "https://login.microsoftonline.com/" + url.PathEscape(tenantID) +
+		"/federationmetadata/2007-06/federationmetadata.xml?appid=" + url.QueryEscape(appID)
 }
 
 // MetadataOption adjusts [ParseMetadata].

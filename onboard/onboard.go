@@ -52,6 +52,11 @@ type Input struct {
 	// app's Config.Now. nil: expiry is not judged and DaysLeft is 0 (Check
 	// reads no clock of its own).
 	Now func() time.Time
+	// EntityID and BaseURL, when both are set, are the SP's Config values:
+	// the report then carries the settings to type into Entra
+	// (Report.Settings), Sign on URL included, and a BaseURL New would
+	// refuse is an error (ProblemSPConfig).
+	EntityID, BaseURL string
 }
 
 // Report is what [Check] found, for an operator to read and a
@@ -93,6 +98,11 @@ type Report struct {
 	Problems []Problem `json:"problems"`
 	// Metadata is the document examined: Config.Metadata for [entrasaml.New].
 	Metadata []byte `json:"-"`
+	// Settings are what the customer's administrator types into the Entra
+	// application's Basic SAML Configuration (Identifier, Reply URL, Sign
+	// on URL: the SP's sign-in endpoint, Logout URL), from Input.EntityID
+	// and Input.BaseURL with the default paths; nil without them.
+	Settings *entrasaml.EntraSettings `json:"settings,omitempty"`
 }
 
 // Certificate describes one IdP signing certificate as Entra's SAML
@@ -140,6 +150,7 @@ const (
 	ProblemWeakKey             ProblemCode = "weak_key"             // not an RSA key of at least 2048 bits
 	ProblemCertificateExpired  ProblemCode = "certificate_expired"  // expired or not yet valid
 	ProblemCertificateExpiring ProblemCode = "certificate_expiring" // expires within 30 days (warning)
+	ProblemSPConfig            ProblemCode = "sp_config"            // Input.EntityID or BaseURL would fail New
 )
 
 // Problem is one finding of [Check], in plain words.
@@ -148,12 +159,6 @@ type Problem struct {
 	Code     ProblemCode `json:"code"`
 	Message  string      `json:"message"`
 }
-
-// tenantCertCN is the subject of Entra's tenant-wide token-signing
-// certificates, which the tenant-level metadata lists. An enterprise
-// application signs SAML with its own certificate instead ("Microsoft Azure
-// Federated SSO Certificate", or one the administrator imported).
-const tenantCertCN = "accounts.accesscontrol.windows.net"
 
 // guid matches a tenant id; an Entra URL may name the tenant by a domain
 // name instead, which cannot be compared with the metadata's.
@@ -195,6 +200,7 @@ func Check(ctx context.Context, in Input) *Report {
 	}
 	rep := &Report{MetadataURL: in.MetadataURL, Certificates: []Certificate{}, Problems: []Problem{}}
 	defer rep.finish()
+	rep.settings(in.EntityID, in.BaseURL)
 	var urlTenant string
 	if in.MetadataURL != "" {
 		var ok bool
@@ -315,12 +321,8 @@ func (rep *Report) examine(data []byte, now time.Time) {
 		}
 	}
 	if doc != nil && rep.TenantID != "" && len(doc.Certificates) > 0 && !rep.hasCode(ProblemTenantLevel) {
-		tenantLevel := true
-		for _, c := range doc.Certificates {
-			tenantLevel = tenantLevel && strings.EqualFold(c.Subject.CommonName, tenantCertCN)
-		}
-		if tenantLevel {
-			rep.add(SeverityError, ProblemTenantLevel, tenantLevelMessage+fmt.Sprintf(" Its certificates are the tenant's own (CN=%s).", tenantCertCN))
+		if idpmeta.TenantLevel(doc) {
+			rep.add(SeverityError, ProblemTenantLevel, tenantLevelMessage+fmt.Sprintf(" Its certificates are the tenant's own (CN=%s).", idpmeta.TenantCertCN))
 		}
 	}
 }

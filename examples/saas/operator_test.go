@@ -40,7 +40,7 @@ func TestOperator(t *testing.T) {
 			`id="outcome">Onboarded <strong>Vandelay Industries</strong>`, `href="` + site + `/"`,
 			idp.TenantID(), idp.SignOnURL(), strings.ToUpper(hex.EncodeToString(sum[:])), entratest.CertificateSubject,
 			`id="identifier">` + site + "/saml/metadata<", `id="reply-url">` + site + "/saml/acs<",
-			`id="sign-on-url">` + site + "/<", `id="logout-url">` + site + "/saml/logout<",
+			`id="sign-on-url">` + site + "/saml/login<", `id="logout-url">` + site + "/saml/logout<",
 			`id="sp-metadata" href="` + site + `/saml/metadata"`, `<li>None.</li>`,
 		} {
 			if !strings.Contains(page, want) {
