@@ -7,16 +7,17 @@ import (
 )
 
 // checkAssertion applies the protocol checks to a verified Assertion and
-// builds the Session. respIRT is the Response's InResponseTo. It returns
-// the session and until when the assertion ID must be remembered.
-func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, requestIDs []string, now time.Time) (*Session, time.Time, error) {
+// builds the Session. respIRT is the Response's InResponseTo, respSigned
+// whether the Response's signature covers it. It returns the session and
+// until when the assertion ID must be remembered.
+func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, respSigned bool, requestIDs []string, now time.Time) (*Session, time.Time, error) {
 	var zero time.Time
 	if attrValue(a, "Version") != "2.0" {
 		return nil, zero, newErr(ErrMalformed, "Assertion Version is not 2.0")
 	}
 	id := attrValue(a, "ID")
-	if _, ok := parseTime(attrValue(a, "IssueInstant")); !ok {
-		return nil, zero, newErr(ErrMalformed, "Assertion IssueInstant is missing or invalid")
+	if _, err := sp.checkIssueInstant(a, "Assertion", now); err != nil {
+		return nil, zero, err
 	}
 	iss, ok := child(a, nsAssertion, "Issuer")
 	if !ok || iss == nil {
@@ -76,7 +77,7 @@ func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, requestID
 			return nil, zero, newErr(ErrNotYetValid, "SubjectConfirmationData NotBefore %s is in the future (now %s, skew %s)", stamp(nb), stamp(now), sp.skew)
 		}
 	}
-	if s.InResponseTo, err = sp.checkInResponseTo(respIRT, attrValue(scd, "InResponseTo"), requestIDs); err != nil {
+	if s.InResponseTo, err = sp.checkInResponseTo(respIRT, respSigned, attrValue(scd, "InResponseTo"), requestIDs); err != nil {
 		return nil, zero, err
 	}
 
@@ -150,9 +151,16 @@ func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, requestID
 
 // checkInResponseTo matches the response to an outstanding request and
 // returns the request ID it answers ("" for an allowed unsolicited one).
-func (sp *SP) checkInResponseTo(respIRT, scdIRT string, requestIDs []string) (string, error) {
+// Two InResponseTo values that disagree are refused even when the
+// Response's is not signed (fail closed); but an unsigned Response's one
+// proves nothing and never decides: it must not turn a signed unsolicited
+// assertion into a solicited one.
+func (sp *SP) checkInResponseTo(respIRT string, respSigned bool, scdIRT string, requestIDs []string) (string, error) {
 	if respIRT != "" && scdIRT != "" && respIRT != scdIRT {
 		return "", newErr(ErrRequestIDMismatch, "Response and SubjectConfirmationData InResponseTo differ")
+	}
+	if !respSigned {
+		respIRT = ""
 	}
 	irt := scdIRT
 	if irt == "" {
@@ -238,4 +246,16 @@ func readAttributes(a *etree.Element, s *Session) error {
 	return nil
 }
 
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// checkIssueInstant requires el's IssueInstant (what names el in errors)
+// and refuses one further in the future than the clock skew: a message
+// cannot have been issued after now.
+func (sp *SP) checkIssueInstant(el *etree.Element, what string, now time.Time) (time.Time, error) {
+	t, ok := parseTime(attrValue(el, "IssueInstant"))
+	if !ok {
+		return time.Time{}, newErr(ErrMalformed, "%s IssueInstant is missing or invalid", what)
+	}
+	if now.Add(sp.skew).Before(t) {
+		return time.Time{}, newErr(ErrNotYetValid, "%s IssueInstant %s is in the future (now %s, skew %s)", what, stamp(t), stamp(now), sp.skew)
+	}
+	return t, nil
+}

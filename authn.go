@@ -2,16 +2,7 @@ package entrasaml
 
 import (
 	"bytes"
-	"compress/flate"
-	"crypto"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/xml"
 	"net/url"
-	"strings"
-	"sync"
 	"time"
 )
 
@@ -48,25 +39,29 @@ func (o AuthnOptions) check() error {
 // maxRelayState is the HTTP-Redirect binding's limit (SAML Bindings 3.4.3).
 const maxRelayState = 80
 
-const sigAlgRSASHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-
 // AuthnRequestURL returns the URL to redirect the browser to for
 // SP-initiated sign-in: the IdP's HTTP-Redirect sign-on URL with a
 // DEFLATE+base64 SAMLRequest, RelayState (when not empty) and, when
 // Config.Key is set, SigAlg and Signature. requestID is the AuthnRequest's
 // ID: keep it, bound to this browser, and pass it to [SP.Verify]. It uses
-// Config.AuthnOptions.
+// Config.AuthnOptions, or opts (at most one) for this request instead.
 //
 // relayState is returned unchanged by the IdP; it must be at most 80 bytes
-// and must not carry secrets. Errors match ErrConfig (relay state too long)
-// or come from Config.Key's Sign.
-func (sp *SP) AuthnRequestURL(relayState string) (u *url.URL, requestID string, err error) {
-	return sp.AuthnRequestURLWithOptions(relayState, sp.authn)
+// and must not carry secrets. Errors match ErrConfig: relay state too long,
+// invalid or several opts, or a Config.Key that fails to sign.
+func (sp *SP) AuthnRequestURL(relayState string, opts ...AuthnOptions) (u *url.URL, requestID string, err error) {
+	o := sp.authn
+	switch len(opts) {
+	case 0:
+	case 1:
+		o = opts[0]
+	default:
+		return nil, "", newErr(ErrConfig, "AuthnRequestURL takes at most one AuthnOptions")
+	}
+	return sp.authnRequestURL(relayState, o)
 }
 
-// AuthnRequestURLWithOptions is [SP.AuthnRequestURL] with per-request
-// options instead of Config.AuthnOptions.
-func (sp *SP) AuthnRequestURLWithOptions(relayState string, opts AuthnOptions) (*url.URL, string, error) {
+func (sp *SP) authnRequestURL(relayState string, opts AuthnOptions) (*url.URL, string, error) {
 	if len(relayState) > maxRelayState {
 		return nil, "", newErr(ErrConfig, "RelayState is %d bytes; the HTTP-Redirect binding allows %d", len(relayState), maxRelayState)
 	}
@@ -91,65 +86,6 @@ func (sp *SP) AuthnRequestURLWithOptions(relayState string, opts AuthnOptions) (
 		return nil, "", err
 	}
 	return u, id, nil
-}
-
-// redirectURL encodes the message in buf.xml for the HTTP-Redirect binding
-// (SAML Bindings 3.4.4): DEFLATE, base64 and URL-encoding into param
-// ("SAMLRequest" or "SAMLResponse") on dest, then RelayState when not
-// empty and, when Config.Key is set, SigAlg and Signature (RSA-SHA256 over
-// the query string so far, as the binding defines). extra are name, value
-// pairs appended after the signed part (hints for Entra).
-func (sp *SP) redirectURL(buf *authnBuffer, dest *url.URL, param, relayState string, extra ...string) (*url.URL, error) {
-	if err := buf.deflate(); err != nil {
-		return nil, wrapErr(ErrConfig, err, "compressing the %s", param)
-	}
-	b64 := base64.StdEncoding.AppendEncode(buf.b64[:0], buf.deflated.Bytes())
-	buf.b64 = b64
-
-	q := &buf.query
-	q.WriteString(param)
-	q.WriteByte('=')
-	q.WriteString(url.QueryEscape(string(b64)))
-	if relayState != "" {
-		q.WriteString("&RelayState=")
-		q.WriteString(url.QueryEscape(relayState))
-	}
-	if sp.key != nil {
-		q.WriteString("&SigAlg=")
-		q.WriteString(url.QueryEscape(sigAlgRSASHA256))
-		digest := sha256.Sum256(q.Bytes())
-		sig, err := sp.key.Sign(rand.Reader, digest[:], crypto.SHA256)
-		if err != nil {
-			return nil, wrapErr(ErrConfig, err, "Config.Key cannot sign the %s", param)
-		}
-		q.WriteString("&Signature=")
-		q.WriteString(url.QueryEscape(base64.StdEncoding.EncodeToString(sig)))
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		q.WriteByte('&')
-		q.WriteString(extra[i])
-		q.WriteByte('=')
-		q.WriteString(url.QueryEscape(extra[i+1]))
-	}
-	u := *dest
-	if u.RawQuery != "" {
-		u.RawQuery += "&" + q.String()
-	} else {
-		u.RawQuery = q.String()
-	}
-	return &u, nil
-}
-
-// newID returns a random SAML ID: "_" and 32 hex digits (128 bits from
-// crypto/rand). It never starts with a digit, which Entra rejects
-// (AADSTS7500529).
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	var out [33]byte
-	out[0] = '_'
-	hex.Encode(out[1:], b[:])
-	return string(out[:])
 }
 
 func writeAuthnRequest(w *bytes.Buffer, id string, now time.Time, dest, issuer, acs string, o AuthnOptions) {
@@ -177,44 +113,4 @@ func writeAuthnRequest(w *bytes.Buffer, id string, now time.Time, dest, issuer, 
 		w.WriteString(`"/>`)
 	}
 	w.WriteString(`</samlp:AuthnRequest>`)
-}
-
-func xmlEscape(w *bytes.Buffer, s string) {
-	if !strings.ContainsAny(s, `<>&"'`+"\t\n\r") {
-		w.WriteString(s)
-		return
-	}
-	xml.EscapeText(w, []byte(s)) // writes to a bytes.Buffer never fail
-}
-
-// authnBuffer holds the scratch space of one AuthnRequestURL call; they are
-// pooled so that a login storm does not allocate a DEFLATE writer (about
-// 600 KB) per request.
-type authnBuffer struct {
-	xml, deflated, query bytes.Buffer
-	b64                  []byte
-	fw                   *flate.Writer
-}
-
-var authnBuffers = sync.Pool{New: func() any {
-	fw, _ := flate.NewWriter(nil, flate.BestSpeed) // level is valid: no error
-	return &authnBuffer{fw: fw}
-}}
-
-func getBuffer() *authnBuffer { return authnBuffers.Get().(*authnBuffer) }
-
-func putBuffer(b *authnBuffer) {
-	b.xml.Reset()
-	b.deflated.Reset()
-	b.query.Reset()
-	authnBuffers.Put(b)
-}
-
-// deflate compresses b.xml into b.deflated with the pooled writer.
-func (b *authnBuffer) deflate() error {
-	b.fw.Reset(&b.deflated)
-	if _, err := b.fw.Write(b.xml.Bytes()); err != nil {
-		return err
-	}
-	return b.fw.Close()
 }

@@ -101,7 +101,7 @@ func TestAuthnRequestIDNeverStartsWithDigit(t *testing.T) {
 func TestAuthnRequestOptions(t *testing.T) {
 	t.Parallel()
 	sp := fixtureSP(t, nil)
-	u, _, err := sp.AuthnRequestURLWithOptions("", entrasaml.AuthnOptions{
+	u, _, err := sp.AuthnRequestURL("", entrasaml.AuthnOptions{
 		ForceAuthn: true, IsPassive: true, NameIDFormat: entrasaml.NameIDFormatPersistent,
 		LoginHint: "adele@contoso.example", DomainHint: "contoso.example",
 	})
@@ -121,7 +121,7 @@ func TestAuthnRequestOptions(t *testing.T) {
 		t.Errorf("NameIDPolicy %v", p)
 	}
 
-	if _, _, err := sp.AuthnRequestURLWithOptions("", entrasaml.AuthnOptions{NameIDFormat: "urn:x"}); !errors.Is(err, entrasaml.ErrConfig) {
+	if _, _, err := sp.AuthnRequestURL("", entrasaml.AuthnOptions{NameIDFormat: "urn:x"}); !errors.Is(err, entrasaml.ErrConfig) {
 		t.Errorf("unsupported NameID format: got %v", err)
 	}
 	if _, _, err := sp.AuthnRequestURL(strings.Repeat("a", 81)); !errors.Is(err, entrasaml.ErrConfig) {
@@ -136,7 +136,7 @@ func TestAuthnRequestSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp := fixtureSP(t, func(c *entrasaml.Config) { c.Key = key })
-	u, _, err := sp.AuthnRequestURLWithOptions("/a b&c", entrasaml.AuthnOptions{LoginHint: "x@y"})
+	u, _, err := sp.AuthnRequestURL("/a b&c", entrasaml.AuthnOptions{LoginHint: "x@y"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,5 +165,15 @@ func TestAuthnRequestSigned(t *testing.T) {
 		Metadata: readTestdata(t, "entra-metadata.xml"), Key: weak, Now: func() time.Time { return fxNow }})
 	if !errors.Is(err, entrasaml.ErrConfig) {
 		t.Errorf("1024-bit SP key: got %v", err)
+	}
+}
+
+func BenchmarkAuthnRequestURL(b *testing.B) {
+	sp := fixtureSP(b, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := sp.AuthnRequestURL("/deep/link"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

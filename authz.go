@@ -2,6 +2,8 @@ package entrasaml
 
 import (
 	"net/http"
+
+	"github.com/entrasaml/entrasaml/internal/page"
 )
 
 // RequireGroup wraps next so that it runs only for signed-in users who are
@@ -45,7 +47,7 @@ func requireClaim(kind string, want []string, has func(*Session, string) bool) f
 				msg = "Your account is in too many groups for Entra ID to list them in the sign-in. " +
 					"Ask your administrator to assign the needed group to the application, or to use app roles."
 			}
-			writePage(w, http.StatusForbidden, "Access denied", msg, "", "/")
+			page.Write(w, http.StatusForbidden, "Access denied", msg, "", "/")
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -192,4 +193,74 @@ func isSafePath(p string) bool {
 	}
 	u, err := url.Parse(p)
 	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && u.Opaque == ""
+}
+
+// Cookie name prefixes (RFC 6265bis). A browser accepts a __Host- cookie
+// only with Secure, Path=/ and no Domain, from a secure origin: a sibling
+// subdomain (another customer's host in a host-per-customer setup) can
+// neither plant nor overwrite it. A __Secure- cookie must be Secure and
+// set by a secure origin, which keeps out http:// pages of the domain but
+// not an https sibling.
+const (
+	hostPrefix   = "__Host-"
+	securePrefix = "__Secure-"
+)
+
+// sessionCookieName is the session cookie's name: __Host- when BaseURL is
+// https with no path (the cookie's Path is /), __Secure- when it is https
+// with a path prefix, and the plain name on http (local development). A
+// cookie of another name, such as one from before the prefix, is ignored.
+func (sp *SP) sessionCookieName() string {
+	switch {
+	case sp.secure && sp.basePath == "":
+		return hostPrefix + sessionCookie
+	case sp.secure:
+		return securePrefix + sessionCookie
+	}
+	return sessionCookie
+}
+
+// requestCookiePrefix is the start of every pending-request cookie's name:
+// __Secure- on https (the cookie's Path is the ACS, so __Host- cannot
+// apply), the plain prefix on http.
+func (sp *SP) requestCookiePrefix() string {
+	if sp.secure {
+		return securePrefix + requestCookiePrefix
+	}
+	return requestCookiePrefix
+}
+
+// Cookie names. Pending-request cookies are named requestCookiePrefix plus
+// the request's RelayState token, so sign-ins started in parallel tabs each
+// keep their own.
+const (
+	sessionCookie       = "entrasaml_session"
+	requestCookiePrefix = "entrasaml_req_"
+	legacySuffix        = "_l"
+)
+
+// clearCookie deletes the cookie name at path, with the attributes it was
+// set with.
+func (sp *SP) clearCookie(w http.ResponseWriter, name, path string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true,
+		Secure:   sp.secure || !strings.HasSuffix(name, legacySuffix) && strings.HasPrefix(name, requestCookiePrefix),
+		SameSite: sameSiteFor(name)})
+}
+
+func sameSiteFor(name string) http.SameSite {
+	switch {
+	case strings.HasSuffix(name, sessionCookie):
+		return http.SameSiteLaxMode
+	case strings.HasSuffix(name, legacySuffix):
+		return http.SameSiteDefaultMode
+	}
+	return http.SameSiteNoneMode
+}
+
+// randomID returns 256 random bits, URL-safe: a session ID or a
+// pending-request token.
+func randomID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }

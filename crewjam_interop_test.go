@@ -132,25 +132,9 @@ func TestInteropCrewjamIdP(t *testing.T) {
 			ctx := context.Background()
 
 			// crewjam's IdP, configured before its server starts.
-			srv := httptest.NewUnstartedServer(nil)
-			t.Cleanup(srv.Close)
-			base := "http://" + srv.Listener.Addr().String()
-			metadataURL, _ := url.Parse(base + "/metadata")
-			ssoURL, _ := url.Parse(base + "/sso")
-			idp := &saml.IdentityProvider{
-				Key:                     idpKey,
-				Certificate:             idpCert,
-				MetadataURL:             *metadataURL,
-				SSOURL:                  *ssoURL,
-				SignatureMethod:         tc.sigMethod,
-				SessionProvider:         interopUser{user},
-				WantAuthnRequestsSigned: tc.signReq,
-				RejectSHA1Signatures:    true,
-				// crewjam's DefaultOnError needs a Logger; show its reason instead.
-				OnError: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
-					http.Error(w, err.Error(), status)
-				},
-			}
+			srv, idp := crewjamIdP(t, idpKey, idpCert, user)
+			idp.SignatureMethod, idp.WantAuthnRequestsSigned, idp.RejectSHA1Signatures = tc.sigMethod, tc.signReq, true
+			metadataURL, ssoURL := idp.MetadataURL, idp.SSOURL
 			idpMetadata := interopMust[[]byte](t)(xml.Marshal(idp.Metadata()))
 			md, err := entrasaml.ParseMetadata(idpMetadata)
 			if err != nil {
@@ -185,30 +169,7 @@ func TestInteropCrewjamIdP(t *testing.T) {
 			srv.Start()
 
 			// SP-initiated sign-in: the browser follows our redirect to crewjam.
-			authnURL, requestID, err := sp.AuthnRequestURL("/after")
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := interopMust[*http.Response](t)(srv.Client().Get(authnURL.String()))
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			if err != nil || res.StatusCode != http.StatusOK {
-				t.Fatalf("crewjam SSO: HTTP %d, %v\n%s", res.StatusCode, err, body)
-			}
-
-			// The auto-submitting HTML form crewjam answers with.
-			action := interopFormAction.FindSubmatch(body)
-			if action == nil || html.UnescapeString(string(action[1])) != sp.ACSURL() {
-				t.Fatalf("form action is not our ACS URL %s:\n%s", sp.ACSURL(), body)
-			}
-			form := map[string]string{}
-			for _, m := range interopFormInput.FindAllSubmatch(body, -1) {
-				form[string(m[1])] = html.UnescapeString(string(m[2]))
-			}
-			samlResponse := form["SAMLResponse"]
-			if samlResponse == "" || form["RelayState"] != "/after" {
-				t.Fatalf("form fields = %q\n%s", form, body)
-			}
+			samlResponse, requestID := crewjamSignIn(t, srv, sp, "/after")
 
 			// Both the Response and the Assertion are signed, with the
 			// expected algorithm, exclusive c14n and enveloped-signature.
@@ -292,18 +253,7 @@ func TestInteropCrewjamIdPEncrypted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			srv := httptest.NewUnstartedServer(nil)
-			t.Cleanup(srv.Close)
-			base := "http://" + srv.Listener.Addr().String()
-			metadataURL, _ := url.Parse(base + "/metadata")
-			ssoURL, _ := url.Parse(base + "/sso")
-			idp := &saml.IdentityProvider{
-				Key: idpKey, Certificate: idpCert, MetadataURL: *metadataURL, SSOURL: *ssoURL,
-				SessionProvider: interopUser{user},
-				OnError: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
-					http.Error(w, err.Error(), status)
-				},
-			}
+			srv, idp := crewjamIdP(t, idpKey, idpCert, user)
 			idpMetadata := interopMust[[]byte](t)(xml.Marshal(idp.Metadata()))
 			sp := interopMust[*entrasaml.SP](t)(entrasaml.New(ctx, entrasaml.Config{
 				EntityID: spEntityID, BaseURL: "https://acme.vendor.example", Metadata: idpMetadata,
@@ -325,22 +275,7 @@ func TestInteropCrewjamIdPEncrypted(t *testing.T) {
 			srv.Config.Handler = idp.Handler()
 			srv.Start()
 
-			authnURL, requestID, err := sp.AuthnRequestURL("/")
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := interopMust[*http.Response](t)(srv.Client().Get(authnURL.String()))
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			if err != nil || res.StatusCode != http.StatusOK {
-				t.Fatalf("crewjam SSO: HTTP %d, %v\n%s", res.StatusCode, err, body)
-			}
-			var samlResponse string
-			for _, m := range interopFormInput.FindAllSubmatch(body, -1) {
-				if string(m[1]) == "SAMLResponse" {
-					samlResponse = html.UnescapeString(string(m[2]))
-				}
-			}
+			samlResponse, requestID := crewjamSignIn(t, srv, sp, "/")
 			doc := string(interopMust[[]byte](t)(base64.StdEncoding.DecodeString(samlResponse)))
 			if !strings.Contains(doc, "EncryptedAssertion") || strings.Contains(doc, user.NameID) ||
 				!strings.Contains(doc, `Algorithm="`+tc.want+`"`) {
@@ -370,7 +305,7 @@ func TestDecryptCrewjam(t *testing.T) {
 				withDecryption(curKey(t))(c)
 				c.AllowUnsignedCBC = true
 			})
-			s, err := sp.Verify(context.Background(), crewjamEncrypted(t, assertion, bc), tReqID)
+			s, err := sp.Verify(context.Background(), crewjamEncrypted(t, assertion, bc), fxRequestID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -399,10 +334,59 @@ func crewjamEncrypted(t *testing.T, plaintext []byte, method xmlenc.BlockCipher)
 	resp.CreateAttr("xmlns:samlp", "urn:oasis:names:tc:SAML:2.0:protocol")
 	resp.CreateAttr("ID", "_r")
 	resp.CreateAttr("Version", "2.0")
-	resp.CreateAttr("IssueInstant", tNow.Format(time.RFC3339))
+	resp.CreateAttr("IssueInstant", fxNow.Format(time.RFC3339))
 	resp.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success")
 	ea := resp.CreateElement("EncryptedAssertion")
 	ea.CreateAttr("xmlns", "urn:oasis:names:tc:SAML:2.0:assertion")
 	ea.AddChild(ed)
 	return encWrite(t, doc)
+}
+
+// crewjamSignIn runs an SP-initiated sign-in through crewjam's IdP at srv:
+// the browser follows sp's redirect there and gets the auto-submitting form
+// back, which must post to sp's ACS URL with relayState. It returns the
+// SAMLResponse and the request ID to verify it with.
+func crewjamSignIn(t *testing.T, srv *httptest.Server, sp *entrasaml.SP, relayState string) (samlResponse, requestID string) {
+	t.Helper()
+	authnURL, requestID, err := sp.AuthnRequestURL(relayState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := interopMust[*http.Response](t)(srv.Client().Get(authnURL.String()))
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("crewjam SSO: HTTP %d, %v\n%s", res.StatusCode, err, body)
+	}
+	action := interopFormAction.FindSubmatch(body)
+	if action == nil || html.UnescapeString(string(action[1])) != sp.ACSURL() {
+		t.Fatalf("form action is not our ACS URL %s:\n%s", sp.ACSURL(), body)
+	}
+	form := map[string]string{}
+	for _, m := range interopFormInput.FindAllSubmatch(body, -1) {
+		form[string(m[1])] = html.UnescapeString(string(m[2]))
+	}
+	if form["SAMLResponse"] == "" || form["RelayState"] != relayState {
+		t.Fatalf("form fields = %q\n%s", form, body)
+	}
+	return form["SAMLResponse"], requestID
+}
+
+// crewjamIdP returns crewjam's IdentityProvider for user, signing with key
+// and cert, and the unstarted httptest server it is to run on (its URLs
+// are the server's): set its Handler and Start it once configured.
+func crewjamIdP(t *testing.T, key *rsa.PrivateKey, cert *x509.Certificate, user saml.Session) (*httptest.Server, *saml.IdentityProvider) {
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	base := "http://" + srv.Listener.Addr().String()
+	metadataURL, _ := url.Parse(base + "/metadata")
+	ssoURL, _ := url.Parse(base + "/sso")
+	return srv, &saml.IdentityProvider{
+		Key: key, Certificate: cert, MetadataURL: *metadataURL, SSOURL: *ssoURL,
+		SessionProvider: interopUser{user},
+		// crewjam's DefaultOnError needs a Logger; show its reason instead.
+		OnError: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
+			http.Error(w, err.Error(), status)
+		},
+	}
 }

@@ -1,6 +1,7 @@
 package entrasaml
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
@@ -10,7 +11,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/beevik/etree"
 	"github.com/russellhaering/goxmldsig/etreeutils"
@@ -91,75 +91,32 @@ func errUndecryptable() error {
 		"(the certificate uploaded to Entra is not among them, or the ciphertext was altered)")
 }
 
-// scanEncrypted finishes scan for a document holding EncryptedAssertions:
-// exactly one, a direct child of the Response, and no plain Assertion; a
-// Signature only directly on the Response.
-func scanEncrypted(root *etree.Element, encrypted, assertions, sigs []*etree.Element) (*docFacts, error) {
-	switch {
-	case len(assertions) > 0:
-		return nil, newErr(ErrInvalidSignature, "the document holds both an EncryptedAssertion and an Assertion (signature wrapping?)")
-	case len(encrypted) > 1:
-		return nil, newErr(ErrInvalidSignature, "the document holds %d EncryptedAssertions (signature wrapping?)", len(encrypted))
-	case encrypted[0].Parent() != root:
-		return nil, newErr(ErrInvalidSignature, "the EncryptedAssertion is not a direct child of the Response (signature wrapping?)")
-	}
-	f := &docFacts{encrypted: encrypted[0]}
-	for _, s := range sigs {
-		if s.Parent() != root {
-			return nil, newErr(ErrInvalidSignature, "a Signature outside the Response (signature wrapping?)")
-		}
-		if f.respSig != nil {
-			return nil, newErr(ErrInvalidSignature, "more than one Signature on one element")
-		}
-		f.respSig = s
-	}
-	return f, nil
-}
-
-// openEncrypted is verify's path for an encrypted assertion. It verifies
-// the Response signature, if any, before anything is decrypted; applies the
-// CBC policy; decrypts the EncryptedAssertion taken from the verified
-// Response; parses the plaintext strictly and puts the Assertion in the
-// EncryptedAssertion's place, so that it resolves namespaces and
-// canonicalizes as it did inside the Response when it was signed; applies
-// scan's rules again to the result; and verifies the Assertion's own
-// signature. It returns the (verified) Response and the Assertion to read.
-func (sp *SP) openEncrypted(st *idpState, root *etree.Element, doc *docFacts, now time.Time) (resp, assertion *etree.Element, err error) {
-	if len(sp.decryptKeys) == 0 {
-		return nil, nil, newErr(ErrDecryption, "the assertion is encrypted (the Entra application has token encryption on) "+
-			"but Config.DecryptionKeys is empty: configure the key whose certificate is uploaded in Entra")
-	}
-	signed := doc.respSig != nil
-	resp, enc := root, doc.encrypted
-	if signed {
-		if resp, err = sp.verifySignature(st, root, doc.respSig, now); err != nil {
-			return nil, nil, err
-		}
-		encs := children(resp, nsAssertion, "EncryptedAssertion")
-		if len(encs) != 1 || len(children(resp, nsAssertion, "Assertion")) != 0 {
-			return nil, nil, newErr(ErrInvalidSignature, "the signed Response does not hold exactly one EncryptedAssertion")
-		}
-		enc = encs[0]
-	}
-
+// decryptAssertion decrypts enc, the EncryptedAssertion of resp (taken
+// from the verified copy when signed), and puts the Assertion in its
+// place, so that it resolves namespaces and canonicalizes as it did inside
+// the Response when it was signed. It parses the EncryptedAssertion's
+// structure and algorithms, applies the CBC policy and the size limit,
+// unwraps the content key, decrypts, and parses the plaintext as strictly
+// as the input. It checks no signature and scans nothing: Verify does both.
+func (sp *SP) decryptAssertion(resp, enc *etree.Element, signed bool) (*etree.Element, error) {
 	ed, err := parseEncryptedAssertion(enc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if ed.cbc && !signed && !sp.allowUnsignedCBC {
-		return nil, nil, newErr(ErrInvalidSignature, "the assertion is encrypted with AES-CBC but the Response is not signed: "+
+		return nil, newErr(ErrInvalidSignature, "the assertion is encrypted with AES-CBC but the Response is not signed: "+
 			"unauthenticated CBC ciphertext can be altered; choose \"Sign SAML response and assertion\" in Entra, or set Config.AllowUnsignedCBC")
 	}
 	if len(ed.data) > sp.maxSize {
-		return nil, nil, &Error{Err: ErrDecryption, Reason: fmt.Sprintf("the encrypted assertion is larger than %d bytes", sp.maxSize), large: true}
+		return nil, &Error{Err: ErrDecryption, Reason: fmt.Sprintf("the encrypted assertion is larger than %d bytes", sp.maxSize), large: true}
 	}
-	plaintext, err := sp.decryptData(ed)
+	plaintext, err := sp.decryptData(ed, signed)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	a, err := parseXML(plaintext, ErrDecryption)
 	if err != nil {
-		return nil, nil, errUndecryptable()
+		return nil, errUndecryptable()
 	}
 	// The plaintext may use prefixes declared around the EncryptedData (a
 	// libxml2-based IdP serializes the element without them), and was
@@ -167,33 +124,15 @@ func (sp *SP) openEncrypted(st *idpState, root *etree.Element, doc *docFacts, no
 	// takes the EncryptedAssertion's place (canonical XML does not depend
 	// on where a declaration sits).
 	if err := inheritNamespaces(a, enc); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	i := enc.Index()
 	resp.RemoveChildAt(i)
 	resp.InsertChildAt(i, a)
 	if !is(a, nsAssertion, "Assertion") {
-		return nil, nil, errUndecryptable()
+		return nil, errUndecryptable()
 	}
-
-	// The decrypted Assertion obeys every rule a plain one does.
-	doc, err = scan(resp)
-	if err != nil {
-		return nil, nil, err
-	}
-	if doc.assertion != a || doc.respSig != nil {
-		return nil, nil, newErr(ErrInvalidSignature, "unexpected layout after decryption")
-	}
-	if doc.assertionSig == nil {
-		if !signed {
-			return nil, nil, newErr(ErrInvalidSignature, "neither the Response nor the decrypted Assertion is signed")
-		}
-		return resp, a, nil
-	}
-	if assertion, err = sp.verifySignature(st, a, doc.assertionSig, now); err != nil {
-		return nil, nil, err
-	}
-	return resp, assertion, nil
+	return a, nil
 }
 
 // inheritNamespaces declares on a every namespace in scope inside enc
@@ -232,6 +171,7 @@ type encryptedData struct {
 	oaepHash, mgfHash crypto.Hash
 	label             []byte // OAEPparams
 	wrappedKey        []byte
+	keyCert           []byte // the first X509Certificate in the EncryptedKey's KeyInfo, if any: which key it was wrapped for
 }
 
 // parseEncryptedAssertion reads enc's structure and algorithms: one
@@ -291,10 +231,11 @@ func parseEncryptedAssertion(enc *etree.Element) (*encryptedData, error) {
 	if len(keys) != 1 {
 		return nil, bad("there must be exactly one EncryptedKey, in the EncryptedData's KeyInfo or beside it; found %d", len(keys))
 	}
-	method, cipherData, _, err = encryptedParts(keys[0], "EncryptedKey", "ReferenceList", "CarriedKeyName")
+	method, cipherData, keyKeyInfo, err := encryptedParts(keys[0], "EncryptedKey", "ReferenceList", "CarriedKeyName")
 	if err != nil {
 		return nil, err
 	}
+	ed.keyCert = keyInfoCertificate(keyKeyInfo)
 	alg := attrValue(method, "Algorithm")
 	switch alg {
 	case algRSAOAEPMGF1P, algRSAOAEP:
@@ -374,13 +315,60 @@ func cipherValue(cd *etree.Element) ([]byte, error) {
 	return b, nil
 }
 
-// decryptData unwraps the content key with the first of Config.DecryptionKeys
-// that can (keys rotate: any of them may be the one uploaded to Entra),
-// then decrypts the content. Every failure is errUndecryptable.
-func (sp *SP) decryptData(ed *encryptedData) ([]byte, error) {
+// maxUnsignedKeyTrials bounds the RSA-OAEP decryptions an unsigned
+// Response can cost when its EncryptedKey names none of
+// Config.DecryptionKeys: the first this many keys are tried.
+const maxUnsignedKeyTrials = 2
+
+// keyInfoCertificate returns the DER bytes of the first X509Certificate
+// of a KeyInfo's first X509Data, or nil.
+func keyInfoCertificate(keyInfo *etree.Element) []byte {
+	if keyInfo == nil {
+		return nil
+	}
+	data := children(keyInfo, nsDSig, "X509Data")
+	if len(data) == 0 {
+		return nil
+	}
+	certs := children(data[0], nsDSig, "X509Certificate")
+	if len(certs) == 0 {
+		return nil
+	}
+	s, _ := text(certs[0])
+	der, err := decodeBase64Loose(s)
+	if err != nil {
+		return nil
+	}
+	return der
+}
+
+// unwrapKeys returns the DecryptionKeys to try on the content key. A
+// signed Response was verified before anything is decrypted, so every key
+// is tried in turn (keys rotate: any of them may be the one uploaded to
+// Entra). An unsigned one is anyone's, and each try is an RSA private-key
+// operation: the key whose certificate the EncryptedKey's KeyInfo carries
+// (Entra puts it there), and only that one; without such a certificate,
+// or with one that is none of ours, the first maxUnsignedKeyTrials keys.
+func (sp *SP) unwrapKeys(ed *encryptedData, signed bool) []DecryptionKey {
+	if signed {
+		return sp.decryptKeys
+	}
+	if ed.keyCert != nil {
+		for i, k := range sp.decryptKeys {
+			if bytes.Equal(k.Certificate.Raw, ed.keyCert) {
+				return sp.decryptKeys[i : i+1]
+			}
+		}
+	}
+	return sp.decryptKeys[:min(len(sp.decryptKeys), maxUnsignedKeyTrials)]
+}
+
+// decryptData unwraps the content key with the first of unwrapKeys that
+// can, then decrypts the content. Every failure is errUndecryptable.
+func (sp *SP) decryptData(ed *encryptedData, signed bool) ([]byte, error) {
 	opts := &rsa.OAEPOptions{Hash: ed.oaepHash, MGFHash: ed.mgfHash, Label: ed.label}
 	var cek []byte
-	for _, k := range sp.decryptKeys {
+	for _, k := range sp.unwrapKeys(ed, signed) {
 		if b, err := k.Key.Decrypt(rand.Reader, ed.wrappedKey, opts); err == nil {
 			cek = b
 			break

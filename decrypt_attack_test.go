@@ -27,15 +27,6 @@ func encDoc(t *testing.T, b []byte) *etree.Document {
 	return doc
 }
 
-func encWrite(t *testing.T, doc *etree.Document) string {
-	t.Helper()
-	b, err := doc.WriteToBytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b64(b)
-}
-
 // find returns the first element with local name tag under el (depth first).
 func find(el *etree.Element, tag string) *etree.Element {
 	for _, c := range el.ChildElements() {
@@ -80,25 +71,6 @@ func encryptedData(doc *etree.Document) *etree.Element { return find(doc.Root(),
 
 // encryptedKey returns its EncryptedKey (wherever it is).
 func encryptedKey(doc *etree.Document) *etree.Element { return find(doc.Root(), "EncryptedKey") }
-
-// signedAssertion returns the signed Assertion of a plain response, as
-// Entra would encrypt it.
-func signedAssertion(t *testing.T) []byte {
-	t.Helper()
-	idp, _ := sharedIdP(t)
-	b, err := idp.ResponseXML(goodResponse())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := find(encDoc(t, b).Root(), "Assertion")
-	doc := etree.NewDocument()
-	doc.SetRoot(a)
-	out, err := doc.WriteToBytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // TestDecryptRefused has one row per rule: each response must be refused
 // with want, and never yield a session.
@@ -277,7 +249,7 @@ func TestDecryptRefused(t *testing.T) {
 					r.cfg(c)
 				}
 			})
-			s, err := sp.Verify(context.Background(), form, tReqID)
+			s, err := sp.Verify(context.Background(), form, fxRequestID)
 			if s != nil || !errors.Is(err, r.want) {
 				t.Fatalf("Verify = %v, %v; want %v", s, err, r.want)
 			}
@@ -310,7 +282,7 @@ func TestDecryptNoOracle(t *testing.T) {
 			withDecryption(curKey(t))(c)
 			c.AllowUnsignedCBC = true
 		})
-		_, err := sp.Verify(context.Background(), form, tReqID)
+		_, err := sp.Verify(context.Background(), form, fxRequestID)
 		if !errors.Is(err, entrasaml.ErrDecryption) {
 			t.Fatalf("%s: %v, want ErrDecryption", name, err)
 		}
@@ -322,7 +294,7 @@ func TestDecryptNoOracle(t *testing.T) {
 	}
 	// A wrong key gives the same error.
 	sp := newTestSP(t, idp, withDecryption(other))
-	_, err := sp.Verify(context.Background(), b64(encryptedResponse(t, entratest.SignBoth, entratest.Encryption{})), tReqID)
+	_, err := sp.Verify(context.Background(), b64(encryptedResponse(t, entratest.SignBoth, entratest.Encryption{})), fxRequestID)
 	if err == nil || err.Error() != first {
 		t.Errorf("wrong key: %v, want %q", err, first)
 	}

@@ -12,7 +12,6 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,68 +20,6 @@ import (
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
 )
-
-var (
-	encKeysOnce sync.Once
-	encKeys     [3]*entratest.Key // the SP's current and previous encryption keys, and one nobody uploaded
-	encKeysErr  error
-)
-
-// spEncKeys returns the test SP's encryption key, its previous one, and an
-// unrelated key (RSA key generation is slow: they are shared).
-func spEncKeys(t testing.TB) (cur, old, other *entratest.Key) {
-	t.Helper()
-	encKeysOnce.Do(func() {
-		for i := range encKeys {
-			if encKeys[i], encKeysErr = entratest.NewKey(2048, tNow.Add(-24*time.Hour), tNow.AddDate(2, 0, 0)); encKeysErr != nil {
-				return
-			}
-		}
-	})
-	if encKeysErr != nil {
-		t.Fatal(encKeysErr)
-	}
-	return encKeys[0], encKeys[1], encKeys[2]
-}
-
-// curKey is the SP's current encryption key, the one uploaded to Entra.
-func curKey(t testing.TB) *entratest.Key {
-	cur, _, _ := spEncKeys(t)
-	return cur
-}
-
-func decKey(k *entratest.Key) entrasaml.DecryptionKey {
-	return entrasaml.DecryptionKey{Key: k.PrivateKey, Certificate: k.Certificate}
-}
-
-// withDecryption configures the SP with keys (default: the current one).
-func withDecryption(keys ...*entratest.Key) func(*entrasaml.Config) {
-	return func(c *entrasaml.Config) {
-		for _, k := range keys {
-			c.DecryptionKeys = append(c.DecryptionKeys, decKey(k))
-		}
-	}
-}
-
-// encryptedResponse is goodResponse signed as sign and encrypted as enc
-// (Certificate defaults to the SP's current key), as XML.
-func encryptedResponse(t *testing.T, sign entratest.SignMode, enc entratest.Encryption) []byte {
-	t.Helper()
-	idp, _ := sharedIdP(t)
-	cur, _, _ := spEncKeys(t)
-	if enc.Certificate == nil {
-		enc.Certificate = cur.Certificate
-	}
-	r := goodResponse()
-	r.Sign, r.Encrypt = sign, &enc
-	b, err := idp.ResponseXML(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 var encMethods = []string{entratest.AES128CBC, entratest.AES256CBC, entratest.AES128GCM, entratest.AES256GCM}
 
@@ -99,7 +36,7 @@ func TestDecryptSigningOptions(t *testing.T) {
 			t.Run(sign.String()+"/"+method[strings.LastIndex(method, "#")+1:], func(t *testing.T) {
 				t.Parallel()
 				resp := b64(encryptedResponse(t, sign, entratest.Encryption{Method: method}))
-				_, err := newTestSP(t, idp, withDecryption(curKey(t))).Verify(context.Background(), resp, tReqID)
+				_, err := newTestSP(t, idp, withDecryption(curKey(t))).Verify(context.Background(), resp, fxRequestID)
 				if isCBC(method) && sign == entratest.SignAssertion {
 					if !errors.Is(err, entrasaml.ErrInvalidSignature) {
 						t.Fatalf("unsigned Response with CBC: %v, want ErrInvalidSignature", err)
@@ -108,13 +45,37 @@ func TestDecryptSigningOptions(t *testing.T) {
 						withDecryption(curKey(t))(c)
 						c.AllowUnsignedCBC = true
 					})
-					_, err = sp.Verify(context.Background(), resp, tReqID)
+					_, err = sp.Verify(context.Background(), resp, fxRequestID)
 				}
 				if err != nil {
 					t.Fatal(err)
 				}
 			})
 		}
+	}
+}
+
+// A signed Response keeps the signed Response's rules after decryption: it
+// must carry Destination (SAML Bindings 3.5.5.2), and its InResponseTo
+// counts.
+func TestDecryptSignedResponseRules(t *testing.T) {
+	t.Parallel()
+	idp, _ := sharedIdP(t)
+	sp := newTestSP(t, idp, withDecryption(curKey(t)))
+	cur, _, _ := spEncKeys(t)
+	r := goodResponse()
+	r.Sign, r.Encrypt, r.Destination = entratest.SignResponse, &entratest.Encryption{Certificate: cur.Certificate}, "-"
+	resp, err := idp.Response(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sp.Verify(context.Background(), resp, fxRequestID); !errors.Is(err, entrasaml.ErrDestinationMismatch) {
+		t.Errorf("signed encrypted Response without Destination: got %v, want ErrDestinationMismatch", err)
+	}
+	r.Destination = ""
+	resp, _ = idp.Response(r)
+	if _, err := sp.Verify(context.Background(), resp, fxRequestID); err != nil {
+		t.Errorf("with Destination: %v", err)
 	}
 }
 
@@ -139,7 +100,7 @@ func TestDecryptVariants(t *testing.T) {
 				sign = entratest.SignAssertion
 			}
 			resp := b64(encryptedResponse(t, sign, enc))
-			if _, err := newTestSP(t, idp, withDecryption(curKey(t))).Verify(context.Background(), resp, tReqID); err != nil {
+			if _, err := newTestSP(t, idp, withDecryption(curKey(t))).Verify(context.Background(), resp, fxRequestID); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -164,12 +125,12 @@ func TestDecryptSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := newTestSP(t, idp, nil).Verify(context.Background(), plain, tReqID)
+	want, err := newTestSP(t, idp, nil).Verify(context.Background(), plain, fxRequestID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sp := newTestSP(t, idp, withDecryption(cur))
-	got, err := sp.Verify(context.Background(), encrypted, tReqID)
+	got, err := sp.Verify(context.Background(), encrypted, fxRequestID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +140,7 @@ func TestDecryptSession(t *testing.T) {
 	if got.NameID != adele().UPN || got.AssertionID != "_a-1" || got.SessionIndex != "_s-1" || got.TenantID != idp.TenantID() {
 		t.Errorf("session %+v", got)
 	}
-	if _, err := sp.Verify(context.Background(), encrypted, tReqID); !errors.Is(err, entrasaml.ErrReplay) {
+	if _, err := sp.Verify(context.Background(), encrypted, fxRequestID); !errors.Is(err, entrasaml.ErrReplay) {
 		t.Errorf("second use: %v, want ErrReplay", err)
 	}
 }
@@ -199,7 +160,7 @@ func TestDecryptKeyRotation(t *testing.T) {
 			t.Parallel()
 			resp := b64(encryptedResponse(t, entratest.SignBoth, entratest.Encryption{}))
 			sp := newTestSP(t, idp, withDecryption(keys...))
-			if _, err := sp.Verify(context.Background(), resp, tReqID); err != nil {
+			if _, err := sp.Verify(context.Background(), resp, fxRequestID); err != nil {
 				t.Fatal(err)
 			}
 			want := base64.StdEncoding.EncodeToString(keys[0].Certificate.Raw)
@@ -221,7 +182,7 @@ func TestDecryptionKeysConfig(t *testing.T) {
 	t.Parallel()
 	idp, _ := sharedIdP(t)
 	cur, old, _ := spEncKeys(t)
-	weak, err := entratest.NewKey(1024, tNow.Add(-time.Hour), tNow.Add(time.Hour))
+	weak, err := entratest.NewKey(1024, fxNow.Add(-time.Hour), fxNow.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +198,7 @@ func TestDecryptionKeysConfig(t *testing.T) {
 		"another certificate": {Key: cur.PrivateKey, Certificate: old.Certificate},
 	} {
 		_, err := entrasaml.New(context.Background(), entrasaml.Config{
-			EntityID: tEntityID, BaseURL: tBaseURL, Metadata: idp.Metadata(),
+			EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: idp.Metadata(),
 			DecryptionKeys: []entrasaml.DecryptionKey{decKey(cur), k},
 		})
 		if !errors.Is(err, entrasaml.ErrConfig) {

@@ -11,6 +11,8 @@
 // checks the Response that Entra posts to the ACS URL and returns a
 // [Session]. Neither touches net/http: the verification core is pure, with
 // one clock (Config.Now) and one place that remembers (Config.Store).
+// Nothing reads the time on its own: [ParseMetadata] judges expiry only
+// at the time given with [CheckExpiry].
 //
 //	sp, err := entrasaml.New(ctx, entrasaml.Config{
 //		EntityID:    "https://acme.vendor.example/saml",
@@ -63,7 +65,9 @@
 //     comments, XPath or XSLT; RSA-SHA256/384/512 with a key of at least
 //     2048 bits; SHA-1 only on request.
 //   - Encrypted assertions (Config.DecryptionKeys): a signed Response is
-//     verified before anything is decrypted; RSA-OAEP key transport only,
+//     verified before anything is decrypted; an unsigned one costs at most
+//     two RSA decryptions (one when the EncryptedKey names the
+//     certificate); RSA-OAEP key transport only,
 //     AES-128/256 in CBC or GCM mode; CBC needs a signed Response; every
 //     decryption failure is one and the same error; the plaintext is
 //     parsed as strictly as the input and the Assertion obeys every rule
@@ -71,11 +75,15 @@
 //   - Input is bounded before it is decoded (Config.MaxResponseSize), the
 //     base64 is strict, and DTDs, entity declarations, trailing content and
 //     deep nesting are refused, so entity expansion and external entities
-//     cannot happen.
-//   - Responses must answer a request this browser made (InResponseTo), be
+//     cannot happen. Elements, attributes, namespace declarations, IDs
+//     and comments are capped (far above what IdPs send) in one pass over
+//     the bytes before anything is built, so every input is answered in
+//     time linear in its size; canonicalization is linear too.
+//   - Responses must answer a request this browser made (InResponseTo, the
+//     same on the Response and the assertion, signed or not), be
 //     addressed to this SP (Destination, Recipient, Audience), come from
-//     this IdP (Issuer), be within their validity window (with
-//     Config.ClockSkew), and be used once (Config.Store).
+//     this IdP (Issuer), be within their validity window and not issued in
+//     the future (with Config.ClockSkew), and be used once (Config.Store).
 //
 // Every failure is an [*Error] that matches exactly one sentinel with
 // [errors.Is] and says in Reason what failed, for logs; show users a
@@ -90,7 +98,10 @@
 // LogoutRequests (the user signed out of another application) come back to
 // the same URL. A signed LogoutRequest from Entra ends every session of its
 // NameID on every instance; an unsigned one only the session of the browser
-// that carries it, when it matches.
+// that carries it, when it matches. Logout messages must have been issued
+// within Config.ClockSkew, and a signed LogoutRequest is accepted once. A
+// sign-out that does not come from the application's own origin (logout
+// CSRF) gets a confirmation page instead.
 //
 // # Several instances
 //
@@ -105,6 +116,9 @@
 //
 //   - github.com/entrasaml/entrasaml/tenants serves many customers, one SP
 //     each, from one handler tree (routing by host or path prefix).
+//   - github.com/entrasaml/entrasaml/onboard checks a customer's metadata
+//     before it goes into a Config and reports every finding in plain
+//     words; it reads the document with the same reader as [New].
 //   - github.com/entrasaml/entrasaml/redisstore is a [Store] on Redis for
 //     several instances; github.com/entrasaml/entrasaml/storetest checks
 //     any Store.

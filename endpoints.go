@@ -45,14 +45,3 @@ func parseBaseURL(raw string) (endpoints, error) {
 	ep.acsURL, ep.logoutURL, ep.spMetadataURL = ep.baseURL+pathACS, ep.baseURL+pathLogout, ep.baseURL+pathMetadata
 	return ep, nil
 }
-
-// ACSURL returns the Assertion Consumer Service URL (Entra's Reply URL):
-// BaseURL + "/saml/acs".
-func (sp *SP) ACSURL() string { return sp.acsURL }
-
-// LogoutURL returns the SP's logout URL: BaseURL + "/saml/logout".
-func (sp *SP) LogoutURL() string { return sp.logoutURL }
-
-// SPMetadataURL returns where the SP serves its own metadata
-// ([SP.SPMetadata]): BaseURL + "/saml/metadata".
-func (sp *SP) SPMetadataURL() string { return sp.spMetadataURL }

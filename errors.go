@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Sentinel errors. Every error returned by a function or method of this
@@ -26,8 +27,8 @@ var (
 	// ErrExpired: a NotOnOrAfter (Conditions, SubjectConfirmationData or
 	// SessionNotOnOrAfter) has passed, allowing for clock skew.
 	ErrExpired = errors.New("entrasaml: assertion expired")
-	// ErrNotYetValid: Conditions NotBefore is in the future, allowing for
-	// clock skew.
+	// ErrNotYetValid: Conditions NotBefore, or a Response or Assertion
+	// IssueInstant, is in the future, allowing for clock skew.
 	ErrNotYetValid = errors.New("entrasaml: assertion not yet valid")
 	// ErrAudienceMismatch: no Audience equals the SP's EntityID.
 	ErrAudienceMismatch = errors.New("entrasaml: audience mismatch")
@@ -122,6 +123,17 @@ func reasonOf(err error) string {
 	return e.Reason
 }
 
+// quote formats a value for an error Reason: quoted, escaped, truncated.
+func quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// stamp formats a time for an error Reason.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
 // StatusError is returned by [SP.Verify] for a Response whose status is not
 // Success: Entra reports a sign-in failure this way (for example AADSTS50105,
 // the user is not assigned to the application). Entra does not sign such
@@ -151,29 +163,8 @@ func (e *StatusError) Error() string {
 	return b.String()
 }
 
-// Hint returns advice for the customer's administrator for well-known
-// AADSTS codes, or "" when there is none.
-func (e *StatusError) Hint() string { return aadstsHints[e.Code] }
+// Hint returns what a well-known AADSTS code means and what the customer's
+// administrator must change, or "" for a code this package does not know.
+func (e *StatusError) Hint() string { return aadstsHint(e.Code) }
 
 var aadstsCode = regexp.MustCompile(`^AADSTS[0-9]{1,9}\b`)
-
-var aadstsHints = map[string]string{
-	"AADSTS50011":   "The Reply URL (Assertion Consumer Service URL) in the Entra application does not match this application's ACS URL.",
-	"AADSTS700016":  "The Identifier (Entity ID) sent by this application is not configured on the Entra application, or the application is in another tenant.",
-	"AADSTS50105":   "The signed-in user is not assigned to the application. An administrator must assign the user (or one of their groups) in Entra under Enterprise applications > Users and groups.",
-	"AADSTS75011":   "The authentication method does not match the requested authentication context.",
-	"AADSTS53003":   "Access was blocked by a Conditional Access policy.",
-	"AADSTS7500529": "The SAML request ID must not start with a digit.",
-	"AADSTS75008":   "The request Destination does not match Entra's sign-on URL.",
-	"AADSTS75016":   "The requested NameID format is not supported by Entra.",
-	"AADSTS900236":  "The request used an unsupported Scoping element.",
-	"AADSTS50076":   "Multi-factor authentication is required.",
-	"AADSTS50079":   "The user must register for multi-factor authentication.",
-	"AADSTS50058":   "No signed-in session was found at Entra for a passive (IsPassive) request.",
-	"AADSTS50020":   "The user account does not exist in the tenant and is not a guest there.",
-	"AADSTS50034":   "The user account does not exist in the directory.",
-	"AADSTS50126":   "Invalid username or password.",
-	"AADSTS76021":   "The request is not signed but the application requires signed requests (\"Require verification certificates\").",
-	"AADSTS50057":   "The user account is disabled.",
-	"AADSTS53000":   "The device must be compliant (Conditional Access).",
-}

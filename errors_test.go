@@ -16,29 +16,6 @@ import (
 	"github.com/entrasaml/entrasaml"
 )
 
-// allSentinels are the package's sentinel errors.
-var allSentinels = []error{
-	entrasaml.ErrInvalidSignature, entrasaml.ErrUnknownSigner, entrasaml.ErrExpired, entrasaml.ErrNotYetValid,
-	entrasaml.ErrAudienceMismatch, entrasaml.ErrIssuerMismatch, entrasaml.ErrDestinationMismatch,
-	entrasaml.ErrRequestIDMismatch, entrasaml.ErrUnsolicited, entrasaml.ErrReplay, entrasaml.ErrMalformed,
-	entrasaml.ErrMetadata, entrasaml.ErrConfig, entrasaml.ErrStore, entrasaml.ErrNotProvisioned,
-	entrasaml.ErrDecryption,
-}
-
-// assertOneSentinel checks that err matches exactly one sentinel.
-func assertOneSentinel(t testing.TB, err error) {
-	t.Helper()
-	n := 0
-	for _, s := range allSentinels {
-		if errors.Is(err, s) {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("error %v matches %d sentinels, want exactly 1", err, n)
-	}
-}
-
 // brokenSigner is an RSA key whose Sign fails, like an HSM that is down.
 type brokenSigner struct{ crypto.Signer }
 
@@ -83,16 +60,16 @@ func TestErrorContract(t *testing.T) {
 	wrongAudience, _ := idp.Response(badResponse)
 
 	// A signed-in request, for the session methods with the Store down.
-	store := &switchStore{MemoryStore: entrasaml.NewMemoryStore(func() time.Time { return tNow })}
+	store := &switchStore{MemoryStore: entrasaml.NewMemoryStore(func() time.Time { return fxNow })}
 	spStore := newTestSP(t, idp, func(c *entrasaml.Config) { c.Store = store; c.AllowIdPInitiated = true })
 	unsolicited := goodResponse()
 	unsolicited.InResponseTo = ""
 	resp, _ := idp.Response(unsolicited)
 	rec := httptest.NewRecorder()
-	acs := httptest.NewRequest(http.MethodPost, tACS, strings.NewReader(url.Values{"SAMLResponse": {resp}}.Encode()))
+	acs := httptest.NewRequest(http.MethodPost, fxACS, strings.NewReader(url.Values{"SAMLResponse": {resp}}.Encode()))
 	acs.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	spStore.ServeHTTP(rec, acs)
-	signedIn := httptest.NewRequest(http.MethodGet, tBaseURL+"/", nil)
+	signedIn := httptest.NewRequest(http.MethodGet, fxBaseURL+"/", nil)
 	for _, c := range rec.Result().Cookies() {
 		signedIn.AddCookie(c)
 	}
@@ -106,15 +83,15 @@ func TestErrorContract(t *testing.T) {
 		want error
 	}{
 		{"New: no EntityID", func() error {
-			_, err := entrasaml.New(context.Background(), entrasaml.Config{BaseURL: tBaseURL, Metadata: idp.Metadata()})
+			_, err := entrasaml.New(context.Background(), entrasaml.Config{BaseURL: fxBaseURL, Metadata: idp.Metadata()})
 			return err
 		}, entrasaml.ErrConfig},
 		{"New: unusable metadata", func() error {
-			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: tEntityID, BaseURL: tBaseURL, Metadata: []byte("<html/>")})
+			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: []byte("<html/>")})
 			return err
 		}, entrasaml.ErrMetadata},
 		{"New: metadata URL not found", func() error {
-			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: tEntityID, BaseURL: tBaseURL, MetadataURL: notFound.URL})
+			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, MetadataURL: notFound.URL})
 			return err
 		}, entrasaml.ErrMetadata},
 		{"New: pinned metadata signature fails", func() error {
@@ -131,21 +108,32 @@ func TestErrorContract(t *testing.T) {
 			_, err := entrasaml.ParseMetadata(readTestdata(t, "entra-metadata-expired.xml"), entrasaml.CheckExpiry(fxNow))
 			return err
 		}, entrasaml.ErrMetadata},
-		{"ParseFingerprint", func() error { _, err := entrasaml.ParseFingerprint("abc"); return err }, entrasaml.ErrConfig},
+		{"New: not a fingerprint", func() error {
+			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: idp.Metadata(),
+				MetadataSigners: []string{"abc"}})
+			return err
+		}, entrasaml.ErrConfig},
 		{"NewEntraSettings", func() error { _, err := entrasaml.NewEntraSettings("x", "ftp://x"); return err }, entrasaml.ErrConfig},
 		{"AuthnRequestURL: the key cannot sign", func() error {
 			sp := newTestSP(t, idp, func(c *entrasaml.Config) { c.Key = brokenSigner{key.PrivateKey} })
 			_, _, err := sp.AuthnRequestURL("/")
 			return err
 		}, entrasaml.ErrConfig},
-		{"AuthnRequestURLWithOptions: bad options", func() error {
-			_, _, err := newTestSP(t, idp, nil).AuthnRequestURLWithOptions("/", entrasaml.AuthnOptions{NameIDFormat: "urn:x"})
+		{"AuthnRequestURL: bad options", func() error {
+			_, _, err := newTestSP(t, idp, nil).AuthnRequestURL("/", entrasaml.AuthnOptions{NameIDFormat: "urn:x"})
 			return err
 		}, entrasaml.ErrConfig},
-		{"Verify: not base64", func() error { _, err := newTestSP(t, idp, nil).Verify(context.Background(), "%%%", tReqID); return err },
+		{"AuthnRequestURL: two options", func() error {
+			_, _, err := newTestSP(t, idp, nil).AuthnRequestURL("/", entrasaml.AuthnOptions{}, entrasaml.AuthnOptions{})
+			return err
+		}, entrasaml.ErrConfig},
+		{"Verify: not base64", func() error {
+			_, err := newTestSP(t, idp, nil).Verify(context.Background(), "%%%", fxRequestID)
+			return err
+		},
 			entrasaml.ErrMalformed},
 		{"Verify: wrong audience", func() error {
-			_, err := newTestSP(t, idp, nil).Verify(context.Background(), wrongAudience, tReqID)
+			_, err := newTestSP(t, idp, nil).Verify(context.Background(), wrongAudience, fxRequestID)
 			return err
 		}, entrasaml.ErrAudienceMismatch},
 		{"RefreshMetadata: no URL", func() error { return newTestSP(t, idp, nil).RefreshMetadata(context.Background()) }, entrasaml.ErrConfig},
@@ -183,8 +171,8 @@ func TestErrorContract(t *testing.T) {
 	}
 
 	// The one exception: a non-Success status is a *StatusError alone.
-	failed, _ := idp.ErrorResponse(tACS, tReqID, "", "", "AADSTS50105: not assigned")
-	_, err := newTestSP(t, idp, nil).Verify(context.Background(), failed, tReqID)
+	failed, _ := idp.ErrorResponse(fxACS, fxRequestID, "", "", "AADSTS50105: not assigned")
+	_, err := newTestSP(t, idp, nil).Verify(context.Background(), failed, fxRequestID)
 	var se *entrasaml.StatusError
 	if !errors.As(err, &se) {
 		t.Fatalf("status: got %v, want a *StatusError", err)

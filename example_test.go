@@ -3,6 +3,7 @@ package entrasaml_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -102,4 +103,23 @@ func ExampleSP_Verify() {
 	// b9c7e2a4-3d1f-4e8a-9c6b-0f5d2e7a1c43 5d0c3c8e-8f2b-4d9a-9e43-2b7f1c6a9d10
 	// Adele Vance [Admin Reader]
 	// true
+}
+
+// What to tell a new customer's admin to type into Entra, before their
+// metadata is in.
+func ExampleNewEntraSettings() {
+	settings, err := entrasaml.NewEntraSettings("https://acme.vendor.example/saml", "https://acme.vendor.example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, _ := json.MarshalIndent(settings, "", "  ")
+	fmt.Println(string(b))
+	// Output:
+	// {
+	//   "identifier": "https://acme.vendor.example/saml",
+	//   "reply_url": "https://acme.vendor.example/saml/acs",
+	//   "sign_on_url": "https://acme.vendor.example/",
+	//   "logout_url": "https://acme.vendor.example/saml/logout",
+	//   "sp_metadata_url": "https://acme.vendor.example/saml/metadata"
+	// }
 }

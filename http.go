@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -12,17 +11,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/entrasaml/entrasaml/internal/page"
 )
 
-// Cookie names. Pending-request cookies are named requestCookiePrefix plus
-// the request's RelayState token, so sign-ins started in parallel tabs each
-// keep their own.
+// Pending requests: how long a sign-in may take, and how many a browser
+// may have at once.
 const (
-	sessionCookie       = "entrasaml_session"
-	requestCookiePrefix = "entrasaml_req_"
-	legacySuffix        = "_l"
-	pendingTTL          = 10 * time.Minute
-	maxPending          = 8
+	pendingTTL = 10 * time.Minute
+	maxPending = 8
 )
 
 // ServeHTTP serves the SAML endpoints under BaseURL; mount it with
@@ -33,7 +30,9 @@ const (
 //     the user was going to.
 //   - GET /saml/metadata: SP metadata to upload to Entra.
 //   - GET or POST /saml/logout: ends the local session (server-side too, so
-//     a copied cookie stops working) and shows a signed-out page.
+//     a copied cookie stops working) and shows a signed-out page, when the
+//     request comes from the application's own origin; otherwise shows a
+//     "Sign out?" page whose button POSTs. Also single logout with Entra.
 //
 // Failures get a short generic page with a correlation id and the status
 // that fits (400 malformed, 403 refused, 405 wrong method, 413 too large,
@@ -118,7 +117,7 @@ func (sp *SP) StartSignIn(w http.ResponseWriter, r *http.Request, returnTo strin
 	now := sp.now()
 	value := sp.sealer.seal(encodePayload(now.Add(pendingTTL), requestID, safeReturnPath(returnTo)), sp.adRequest)
 
-	name := requestCookiePrefix + token
+	name := sp.requestCookiePrefix() + token
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: sp.acsPath, MaxAge: int(pendingTTL / time.Second),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
 	if !sp.secure {
@@ -139,7 +138,7 @@ func (sp *SP) pendingRequests(r *http.Request) []pendingRequest {
 	var out []pendingRequest
 	now := sp.now()
 	for _, c := range r.Cookies() {
-		if !strings.HasPrefix(c.Name, requestCookiePrefix) {
+		if !strings.HasPrefix(c.Name, sp.requestCookiePrefix()) {
 			continue
 		}
 		payload, err := sp.sealer.open(c.Value, sp.adRequest)
@@ -229,22 +228,6 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }
 
-func (sp *SP) clearCookie(w http.ResponseWriter, name, path string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true,
-		Secure:   sp.secure || !strings.HasSuffix(name, legacySuffix) && strings.HasPrefix(name, requestCookiePrefix),
-		SameSite: sameSiteFor(name)})
-}
-
-func sameSiteFor(name string) http.SameSite {
-	switch {
-	case name == sessionCookie:
-		return http.SameSiteLaxMode
-	case strings.HasSuffix(name, legacySuffix):
-		return http.SameSiteDefaultMode
-	}
-	return http.SameSiteNoneMode
-}
-
 // isNavigation reports whether r is a top-level page load that can follow
 // a redirect to Entra.
 func isNavigation(r *http.Request) bool {
@@ -275,8 +258,8 @@ func (sp *SP) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if se.Code != "" {
 			msg += " Error " + se.Code + "."
 		}
-		if h := se.Hint(); h != "" {
-			msg += " For your administrator: " + h
+		if e, ok := aadstsTable[se.Code]; ok {
+			msg += " " + e.meaning + " For your administrator: " + e.fix
 		}
 	case errors.Is(err, ErrStore):
 		status, title, msg = http.StatusServiceUnavailable, "Sign-in is unavailable", "Sign-in is temporarily unavailable. Please try again in a minute."
@@ -300,7 +283,7 @@ func (sp *SP) failStatus(w http.ResponseWriter, r *http.Request, status int, tit
 	}
 	sp.logger.Log(r.Context(), level, "entrasaml: "+strings.ToLower(title), "status", status, "correlation_id", ref,
 		"err", err, "entity_id", sp.entityID, "path", r.URL.Path)
-	writePage(w, status, title, msg, ref, sp.cookiePath)
+	page.Write(w, status, title, msg, ref, sp.cookiePath)
 }
 
 // provisionErr is the error logged when Config.Provision refuses s: err
@@ -328,8 +311,12 @@ func SessionFromContext(ctx context.Context) (*Session, bool) {
 	return s, ok && s != nil
 }
 
-func randomID() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+func (sp *SP) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the metadata URL", r.Method))
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Write(sp.SPMetadata())
 }

@@ -1,12 +1,13 @@
 package entrasaml
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"strconv"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/entrasaml/entrasaml/internal/page"
 )
 
 // logoutCookie remembers, for ten minutes, the ID of the LogoutRequest this
@@ -14,20 +15,20 @@ import (
 // top-level GET, which carries SameSite=Lax cookies.
 const logoutCookie = "entrasaml_logout"
 
-// maxIndexed bounds the sessions of one NameID that an IdP-initiated
-// logout can find (see indexSession).
-const maxIndexed = 32
-
 // serveLogout serves the logout URL (BaseURL + "/saml/logout"):
 //
-//   - without SAML parameters (the link a user clicks): ends the local
-//     session (in the Store too, so a copied cookie stops working on every
-//     instance), then, when the IdP metadata lists a logout URL and
-//     Config.LocalLogoutOnly is false, redirects to it with a
-//     LogoutRequest; otherwise shows a signed-out page;
+//   - without SAML parameters (the link a user clicks): when the request
+//     comes from one of the application's own pages (see fromOwnPage),
+//     ends the local session (in the Store too, so a copied cookie stops
+//     working on every instance), then, when the IdP metadata lists a
+//     logout URL and Config.LocalLogoutOnly is false, redirects to it with
+//     a LogoutRequest; otherwise shows a signed-out page. From anywhere
+//     else (another site's link, image or form) it ends nothing and shows
+//     a page asking "Sign out?" whose button POSTs back here;
 //   - GET with SAMLResponse: the IdP's LogoutResponse to that request:
-//     signature checked when it has one, Issuer, Destination, InResponseTo
-//     and status; shows the signed-out page;
+//     signature checked when it has one, Issuer, Destination,
+//     IssueInstant within Config.ClockSkew, InResponseTo and status; shows
+//     the signed-out page;
 //   - GET with SAMLRequest: a LogoutRequest from the IdP (the user signed
 //     out of another application): see serveLogoutRequest.
 func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
@@ -42,13 +43,59 @@ func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
 		sp.serveLogoutResponse(w, r)
 	case r.Method == http.MethodGet && q.Has("SAMLRequest"):
 		sp.serveLogoutRequest(w, r)
+	case !sp.fromOwnPage(r):
+		page.Write(w, http.StatusOK, "Sign out?", "Do you want to sign out of this application?", "", sp.cookiePath,
+			page.Form{Action: sp.logoutPath, Button: "Sign out"})
 	default:
 		sp.startLogout(w, r)
 	}
 }
 
+// fromOwnPage reports whether a sign-out request without SAML parameters
+// comes from the application's own origin (BaseURL's scheme, host and
+// port), so that another site cannot sign users out (logout CSRF):
+//
+//   - Sec-Fetch-Site, when sent (every current browser), must be
+//     "same-origin", or "none" (typed, bookmarked) for a GET; "same-site"
+//     is refused, since sibling subdomains may belong to other customers;
+//   - Origin, when sent, must be BaseURL's origin ("null" is refused);
+//   - without either, a Referer must be BaseURL's origin;
+//   - with none of the three, a POST is accepted (browsers send Origin on
+//     every cross-site POST, so this is not a browser's cross-site form)
+//     and a GET is not: an old browser whose Referer was suppressed gets
+//     the confirmation page, one click more.
+func (sp *SP) fromOwnPage(r *http.Request) bool {
+	site, origin, referer := r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin"), r.Header.Get("Referer")
+	own := originOf(sp.baseURL)
+	if site != "" && site != "same-origin" && (site != "none" || r.Method == http.MethodPost) {
+		return false
+	}
+	if origin != "" && originOf(origin) != own {
+		return false
+	}
+	switch {
+	case site != "" || origin != "":
+		return true
+	case referer != "":
+		return originOf(referer) == own
+	}
+	return r.Method == http.MethodPost
+}
+
+// originOf returns the origin of an absolute http(s) URL, lower-cased and
+// without a default port; "" for anything else (such as "null").
+func originOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	host = strings.TrimSuffix(host, map[string]string{"http": ":80", "https": ":443"}[scheme])
+	return scheme + "://" + host
+}
+
 func (sp *SP) signedOut(w http.ResponseWriter, msg string) {
-	writePage(w, http.StatusOK, "You are signed out", msg, "", sp.cookiePath)
+	page.Write(w, http.StatusOK, "You are signed out", msg, "", sp.cookiePath)
 }
 
 func (sp *SP) startLogout(w http.ResponseWriter, r *http.Request) {
@@ -104,12 +151,18 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveLogoutRequest handles a LogoutRequest from the IdP and answers it
-// with a LogoutResponse. A request whose query-string signature verifies
+// with a LogoutResponse. Its IssueInstant must lie within Config.ClockSkew
+// of now (and NotOnOrAfter, when present, must not have passed): a
+// captured URL cannot be played later. A request whose query-string signature verifies
 // with the IdP's certificates ends every session of its NameID (and
 // SessionIndex, when given), on every instance sharing the Store. An
 // unsigned one can only end the session of the browser carrying it, and
 // only when that session is of the same NameID and SessionIndex: a third
-// party can then sign nobody else out. (Entra sends its front-channel
+// party can then sign nobody else out. The ID of a signed request is
+// remembered in the Store until it is too old anyway (namespaced per SP,
+// like the assertion replay cache) and a second use is refused with
+// ErrReplay; an unsigned one is not recorded, since anyone can make a new
+// one. (Entra sends its front-channel
 // LogoutRequests through the user's browser, which carries the session
 // cookie on that top-level GET.)
 func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +175,12 @@ func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		sp.fail(w, r, err)
 		return
+	}
+	if msg.signed {
+		if err := sp.recordLogoutRequest(r.Context(), req); err != nil {
+			sp.fail(w, r, err)
+			return
+		}
 	}
 	s, err := sp.sessionFromRequest(r)
 	if err != nil {
@@ -147,68 +206,4 @@ func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
-}
-
-// indexSession adds session id to the list of its NameID's sessions.
-func (sp *SP) indexSession(ctx context.Context, id string, s *Session) error {
-	key := sp.sessionIndexKey(s.NameID)
-	raw, _, err := sp.store.Get(ctx, key)
-	if err != nil {
-		return wrapErr(ErrStore, err, "loading the session index")
-	}
-	now := sp.now()
-	var lines []string
-	last := s.ExpiresAt
-	for line := range strings.Lines(string(raw)) {
-		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
-		if len(f) != 3 {
-			continue
-		}
-		exp, err := strconv.ParseInt(f[2], 10, 64)
-		if err != nil || exp <= now.Unix() {
-			continue // expired sessions drop out of the list
-		}
-		if t := time.Unix(exp, 0); t.After(last) {
-			last = t
-		}
-		lines = append(lines, line)
-	}
-	// Keep the newest maxIndexed sessions of a user: an IdP-initiated
-	// logout reaches those (older ones still end at their expiry).
-	if len(lines) >= maxIndexed {
-		lines = lines[len(lines)-maxIndexed+1:]
-	}
-	var b strings.Builder
-	for _, l := range lines {
-		b.WriteString(l)
-	}
-	b.WriteString(indexLine(id, s.SessionIndex, s.ExpiresAt))
-	if err := sp.store.Set(ctx, key, []byte(b.String()), last.Sub(now)+time.Second); err != nil {
-		return wrapErr(ErrStore, err, "saving the session index")
-	}
-	return nil
-}
-
-// endSessionsOf deletes every session of nameID whose SessionIndex is one
-// of sessionIndex (all of them when sessionIndex is empty).
-func (sp *SP) endSessionsOf(ctx context.Context, nameID string, sessionIndex []string) error {
-	key := sp.sessionIndexKey(nameID)
-	raw, found, err := sp.store.Get(ctx, key)
-	if err != nil {
-		return wrapErr(ErrStore, err, "loading the session index")
-	}
-	if !found {
-		return nil
-	}
-	for line := range strings.Lines(string(raw)) {
-		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
-		if len(f) != 3 || (len(sessionIndex) > 0 && !contains(sessionIndex, f[1])) {
-			continue
-		}
-		sp.sessions.forget(f[0])
-		if err := sp.store.Delete(ctx, sp.sessNS+f[0]); err != nil {
-			return wrapErr(ErrStore, err, "deleting a session")
-		}
-	}
-	return nil
 }

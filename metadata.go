@@ -80,7 +80,10 @@ func CheckExpiry(now time.Time) MetadataOption {
 // SP metadata instead of the IdP's, no HTTP-Redirect sign-on URL, no usable
 // signing certificate (RSA of at least 2048 bits), and, with [CheckExpiry]
 // only, metadata past its validUntil or every signing certificate expired.
-// The error is the first of these; onboarding reports them all.
+// The error is the first of these; onboarding reports them all. The XML is
+// held to the same limits as a response (see [SP.Verify]: elements,
+// attributes, namespace declarations, IDs, comments, depth), each refusal
+// naming its limit, so parsing costs time linear in len(data).
 func ParseMetadata(data []byte, opts ...MetadataOption) (*IdPMetadata, error) {
 	var o metadataOptions
 	for _, opt := range opts {
@@ -162,10 +165,10 @@ func verifyMetadataSignature(root *etree.Element, pins [][32]byte, now time.Time
 	return signed, nil
 }
 
-// ParseFingerprint parses a certificate's SHA-256 fingerprint written in
+// parseFingerprint parses a certificate's SHA-256 fingerprint written in
 // hex, with or without colons or spaces (as openssl and the Entra portal
 // show them), for Config.MetadataSigners.
-func ParseFingerprint(s string) ([32]byte, error) {
+func parseFingerprint(s string) ([32]byte, error) {
 	var fp [32]byte
 	h := strings.NewReplacer(":", "", " ", "").Replace(s)
 	b, err := hex.DecodeString(h)

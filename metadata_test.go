@@ -3,14 +3,15 @@ package entrasaml_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/entratest"
 )
 
 func TestParseMetadataEntra(t *testing.T) {
@@ -108,18 +109,6 @@ func TestParseMetadataClock(t *testing.T) {
 	}
 }
 
-// removeAll cuts every span from start to the next end out of s.
-func removeAll(s, start, end string) string {
-	for {
-		i := strings.Index(s, start)
-		if i < 0 {
-			return s
-		}
-		j := strings.Index(s[i:], end)
-		s = s[:i] + s[i+j+len(end):]
-	}
-}
-
 func stripProlog(s string) string {
 	s = strings.TrimPrefix(s, "\uFEFF")
 	if i := strings.Index(s, "?>"); strings.HasPrefix(s, "<?xml") && i > 0 {
@@ -137,78 +126,91 @@ func TestEntraMetadataURL(t *testing.T) {
 	}
 }
 
-func TestNewMetadataURL(t *testing.T) {
+func TestMetadataSigners(t *testing.T) {
 	t.Parallel()
-	md := readTestdata(t, "entra-metadata.xml")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/ok":
-			w.Write(md)
-		case "/html":
-			w.Header().Set("Content-Type", "text/html")
-			w.Write(readTestdata(t, "html-page.html"))
-		case "/huge":
-			w.Write(bytes.Repeat([]byte(" "), entrasaml.MaxMetadataSize+10))
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	defer srv.Close()
-	newSP := func(path string) error {
-		_, err := entrasaml.New(context.Background(), entrasaml.Config{
-			EntityID: fxEntityID, BaseURL: fxBaseURL, MetadataURL: srv.URL + path,
-			Now: func() time.Time { return fxNow },
-		})
-		return err
+	md := string(readTestdata(t, "entra-metadata.xml"))
+	colons := strings.ToUpper(fpIdPA[:2])
+	for i := 2; i < len(fpIdPA); i += 2 {
+		colons += ":" + strings.ToUpper(fpIdPA[i:i+2])
 	}
-	if err := newSP("/ok"); err != nil {
-		t.Fatalf("fetching good metadata: %v", err)
-	}
-	for _, path := range []string{"/html", "/huge", "/missing"} {
-		if err := newSP(path); !errors.Is(err, entrasaml.ErrMetadata) {
-			t.Errorf("%s: got %v, want ErrMetadata", path, err)
-		}
-	}
-	var e *entrasaml.Error
-	if err := newSP("/huge"); !errors.As(err, &e) || !e.TooLarge() {
-		t.Errorf("/huge: got %v, want a too-large error", err)
-	}
-}
-
-func TestNewConfigErrors(t *testing.T) {
-	t.Parallel()
-	md := readTestdata(t, "entra-metadata.xml")
 	tests := []struct {
 		name string
-		cfg  entrasaml.Config
+		md   string
+		pins []string
 		want error
 	}{
-		{"no entity id", entrasaml.Config{BaseURL: fxBaseURL, Metadata: md}, entrasaml.ErrConfig},
-		{"no base url", entrasaml.Config{EntityID: fxEntityID, Metadata: md}, entrasaml.ErrConfig},
-		{"relative base url", entrasaml.Config{EntityID: fxEntityID, BaseURL: "/app", Metadata: md}, entrasaml.ErrConfig},
-		{"base url with query", entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL + "?x=1", Metadata: md}, entrasaml.ErrConfig},
-		{"no metadata", entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL}, entrasaml.ErrConfig},
-		{"negative skew", entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: md, ClockSkew: -1}, entrasaml.ErrConfig},
-		{"bad nameid format", entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: md,
-			AuthnOptions: entrasaml.AuthnOptions{NameIDFormat: "urn:oasis:names:tc:SAML:2.0:nameid-format:kerberos"}}, entrasaml.ErrConfig},
-		{"bad metadata", entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: []byte("<html></html>")}, entrasaml.ErrMetadata},
+		{"pinned signer", md, []string{fpIdPA}, nil},
+		{"pin with colons", md, []string{colons}, nil},
+		{"one of several pins", md, []string{fpForeign, fpIdPA}, nil},
+		{"other signer", md, []string{fpForeign}, entrasaml.ErrMetadata},
+		{"tampered after signing", strings.Replace(md, "/saml2\"", "/saml3\"", 1), []string{fpIdPA}, entrasaml.ErrMetadata},
+		{"unsigned", string(readTestdata(t, "other-idp-metadata.xml")), []string{fpIdPA}, entrasaml.ErrMetadata},
+		{"not a fingerprint", md, []string{"abc"}, entrasaml.ErrConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			tt.cfg.Now = func() time.Time { return fxNow }
-			if _, err := entrasaml.New(context.Background(), tt.cfg); !errors.Is(err, tt.want) {
+			_, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL,
+				Metadata: []byte(tt.md), MetadataSigners: tt.pins, Now: func() time.Time { return fxNow }})
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Errorf("got %v, want %v", err, tt.want)
 			}
 		})
 	}
 }
 
-func TestNewExpiredMetadataAtConfigNow(t *testing.T) {
+// A refresh signed by a certificate that is not pinned is refused and the
+// last good metadata kept.
+func TestMetadataSignersOnRefresh(t *testing.T) {
 	t.Parallel()
-	cfg := entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: readTestdata(t, "entra-metadata.xml")}
-	cfg.Now = func() time.Time { return time.Date(2046, 1, 1, 0, 0, 0, 0, time.UTC) }
-	if _, err := entrasaml.New(context.Background(), cfg); !errors.Is(err, entrasaml.ErrMetadata) {
-		t.Errorf("certificates expired at Config.Now: got %v, want ErrMetadata", err)
+	clk := &clock{now: fxNow}
+	idp, err := entratest.New(entratest.Options{Key: newKey(t), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := newMetadataServer(t, idp)
+	fp := sha256.Sum256(idp.SigningKey().Certificate.Raw)
+	sp, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL,
+		MetadataURL: ms.URL, MetadataSigners: []string{hex.EncodeToString(fp[:])}, Now: clk.Now, Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := idp.SigningKey()
+	idp.UseKey(newKey(t)) // the metadata is now signed by a key nobody pinned
+	if err := sp.RefreshMetadata(context.Background()); !errors.Is(err, entrasaml.ErrMetadata) {
+		t.Errorf("refresh signed by an unpinned key: %v", err)
+	}
+	if got := sp.IdPMetadata().Certificates; len(got) != 1 || !got[0].Equal(old.Certificate) {
+		t.Errorf("last good metadata not kept")
+	}
+}
+
+// FuzzParseMetadata: no panic, and whatever parses is usable.
+func FuzzParseMetadata(f *testing.F) {
+	for _, name := range []string{"entra-metadata.xml", "entra-metadata-tenant.xml", "other-idp-metadata.xml",
+		"sp-metadata.xml", "entra-metadata-weak.xml", "html-page.html"} {
+		f.Add(readTestdata(f, name))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		md, err := entrasaml.ParseMetadata(data)
+		if err != nil {
+			if md != nil {
+				t.Fatal("metadata returned with an error")
+			}
+			return
+		}
+		if md.EntityID == "" || md.SignOnURL == "" || len(md.Certificates) == 0 {
+			t.Fatalf("unusable metadata accepted: %+v", md)
+		}
+	})
+}
+
+func BenchmarkParseMetadata(b *testing.B) {
+	md := readTestdata(b, "entra-metadata.xml")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := entrasaml.ParseMetadata(md); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -3,8 +3,6 @@ package entrasaml_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,76 +12,18 @@ import (
 	"github.com/entrasaml/entrasaml/entratest"
 )
 
-// metadataServer serves an IdP's current metadata like Entra's app
-// federation metadata URL, counting fetches; mode switches it to failing.
-type metadataServer struct {
-	*httptest.Server
-	idp     *entratest.IdP
-	fetches atomic.Int32
-	mu      sync.Mutex
-	mode    string        // "", "down", "html"
-	gate    chan struct{} // when set, fetches wait for it to close
-	started chan struct{} // when set, receives a value as each fetch starts
-}
-
-func newMetadataServer(t *testing.T, idp *entratest.IdP) *metadataServer {
-	m := &metadataServer{idp: idp}
-	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.fetches.Add(1)
-		m.mu.Lock()
-		mode, gate, started := m.mode, m.gate, m.started
-		m.mu.Unlock()
-		if started != nil {
-			started <- struct{}{}
-		}
-		if gate != nil {
-			<-gate
-		}
-		switch mode {
-		case "down":
-			http.Error(w, "unavailable", http.StatusServiceUnavailable)
-		case "html":
-			w.Write([]byte("<!DOCTYPE html><html><body>Sign in</body></html>"))
-		default:
-			w.Write(m.idp.Metadata())
-		}
-	}))
-	t.Cleanup(m.Close)
-	return m
-}
-
-func (m *metadataServer) set(mode string) { m.mu.Lock(); m.mode = mode; m.mu.Unlock() }
-
-// clock is a settable Config.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
-func newKey(t *testing.T) *entratest.Key {
-	t.Helper()
-	k, err := entratest.NewKey(2048, tNow.Add(-time.Hour), tNow.AddDate(3, 0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // rolloverSetup returns an IdP with key k1, its metadata server, and an SP
 // that loaded the metadata from the URL.
 func rolloverSetup(t *testing.T) (*entratest.IdP, *metadataServer, *entrasaml.SP, *clock) {
 	t.Helper()
-	clk := &clock{now: tNow}
+	clk := &clock{now: fxNow}
 	idp, err := entratest.New(entratest.Options{Key: newKey(t), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ms := newMetadataServer(t, idp)
 	sp, err := entrasaml.New(context.Background(), entrasaml.Config{
-		EntityID: tEntityID, BaseURL: tBaseURL, MetadataURL: ms.URL, Now: clk.Now,
+		EntityID: fxEntityID, BaseURL: fxBaseURL, MetadataURL: ms.URL, Now: clk.Now,
 		Store: forgetfulStore{},
 	})
 	if err != nil {
@@ -100,7 +40,7 @@ func verifyWith(t *testing.T, sp *entrasaml.SP, idp *entratest.IdP, key *entrate
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = sp.Verify(context.Background(), resp, tReqID)
+	_, err = sp.Verify(context.Background(), resp, fxRequestID)
 	return err
 }
 
@@ -219,7 +159,7 @@ func TestRolloverConcurrentOneFetch(t *testing.T) {
 	var failed atomic.Int32
 	for _, resp := range responses {
 		wg.Go(func() {
-			if _, err := sp.Verify(context.Background(), resp, tReqID); err != nil {
+			if _, err := sp.Verify(context.Background(), resp, fxRequestID); err != nil {
 				failed.Add(1)
 			}
 		})
@@ -239,11 +179,11 @@ func TestRolloverConcurrentOneFetch(t *testing.T) {
 
 func TestExpiringCertificates(t *testing.T) {
 	t.Parallel()
-	soon, err := entratest.NewKey(2048, tNow.Add(-time.Hour), tNow.Add(10*24*time.Hour))
+	soon, err := entratest.NewKey(2048, fxNow.Add(-time.Hour), fxNow.Add(10*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	idp, err := entratest.New(entratest.Options{Key: soon, Now: func() time.Time { return tNow }})
+	idp, err := entratest.New(entratest.Options{Key: soon, Now: func() time.Time { return fxNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,5 +193,125 @@ func TestExpiringCertificates(t *testing.T) {
 	}
 	if got := sp.ExpiringCertificates(24 * time.Hour); len(got) != 0 {
 		t.Errorf("%d expiring within a day, want 0", len(got))
+	}
+}
+
+// verifyCtx verifies a response signed with key under ctx.
+func verifyCtx(t *testing.T, ctx context.Context, sp *entrasaml.SP, idp *entratest.IdP, key *entratest.Key) error {
+	t.Helper()
+	r := goodResponse()
+	r.Key = key
+	resp, err := idp.Response(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sp.Verify(ctx, resp, fxRequestID)
+	return err
+}
+
+// An attacker posts, every MetadataRefreshInterval, a response signed by a
+// key of its own (an unknown signer) and drops the connection at once. The
+// refresh it triggers must still complete and count, so that after an
+// Entra key rollover every legitimate sign-in works, for longer than
+// MetadataMaxAge.
+func TestRefreshNotSuppressedByCancelledRequests(t *testing.T) {
+	t.Parallel()
+	idp, ms, sp, clk := rolloverSetup(t)
+	evil, k2 := newKey(t), newKey(t)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	// The attacker starts before the rollover.
+	if err := verifyCtx(t, cancelled, sp, idp, evil); !errors.Is(err, entrasaml.ErrUnknownSigner) {
+		t.Fatalf("attacker's response: %v", err)
+	}
+	k1 := idp.SigningKey()
+	idp.UseKey(k2) // emergency rollover: the old key is gone at once
+	idp.RemoveKey(k1)
+	failed, steps := 0, int((26*time.Hour)/(5*time.Minute))
+	for range steps {
+		clk.Advance(5 * time.Minute)
+		if err := verifyCtx(t, cancelled, sp, idp, evil); !errors.Is(err, entrasaml.ErrUnknownSigner) {
+			t.Fatalf("attacker's response: %v", err)
+		}
+		clk.Advance(time.Minute)
+		// A legitimate sign-in, a minute later: it joins the refresh the
+		// attacker started if that is still in flight.
+		if err := verifyCtx(t, context.Background(), sp, idp, k2); err != nil {
+			failed++
+		}
+		clk.Advance(-time.Minute)
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d legitimate sign-ins after the rollover failed", failed, steps)
+	}
+	// Settle the last fetch the attacker started.
+	if err := sp.RefreshMetadata(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := int(ms.fetches.Load()); n > steps+3 {
+		t.Errorf("%d fetches in %d intervals: the rate limit no longer holds", n, steps)
+	}
+}
+
+// A request that gives up while the refresh is in flight returns at once;
+// the fetch goes on and its result is used.
+func TestRefreshOutlivesItsRequest(t *testing.T) {
+	t.Parallel()
+	idp, ms, sp, _ := rolloverSetup(t)
+	k2 := newKey(t)
+	idp.UseKey(k2)
+	gate, started := make(chan struct{}), make(chan struct{}, 1)
+	ms.mu.Lock()
+	ms.gate, ms.started = gate, started
+	ms.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- verifyCtx(t, ctx, sp, idp, k2) }()
+	<-started // the fetch is held at the metadata server
+	cancel()
+	if err := <-errc; !errors.Is(err, entrasaml.ErrUnknownSigner) {
+		t.Errorf("request that gave up: %v, want ErrUnknownSigner", err)
+	}
+	// An explicit refresh given up on also returns, matching ctx.Err().
+	if err := sp.RefreshMetadata(ctx); !errors.Is(err, context.Canceled) || !errors.Is(err, entrasaml.ErrMetadata) {
+		t.Errorf("RefreshMetadata with a cancelled context: %v", err)
+	}
+	close(gate)
+	// The next sign-in joins the fetch (or finds its result): no new fetch.
+	if err := verifyCtx(t, context.Background(), sp, idp, k2); err != nil {
+		t.Errorf("sign-in after the cancelled request: %v", err)
+	}
+	if n := ms.fetches.Load(); n != 2 {
+		t.Errorf("%d fetches, want 2 (New and the one refresh)", n)
+	}
+}
+
+// The daily refresh of stale metadata cannot be suppressed by cancelled
+// requests either: once Entra has removed a key (say, a compromised one),
+// it stops verifying after MetadataMaxAge however often the attacker
+// drops its connections.
+func TestStaleRefreshNotSuppressedByCancelledRequests(t *testing.T) {
+	t.Parallel()
+	idp, _, sp, clk := rolloverSetup(t)
+	k1 := idp.SigningKey()
+	evil, k2 := newKey(t), newKey(t)
+	idp.UseKey(k2)
+	idp.RemoveKey(k1)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	clk.Advance(25 * time.Hour)
+	for range 3 {
+		verifyCtx(t, cancelled, sp, idp, k1)
+	}
+	// An unknown signer with a live context joins the refresh in flight
+	// (or is rate-limited after it): either way it has ended afterwards.
+	if err := verifyCtx(t, context.Background(), sp, idp, evil); !errors.Is(err, entrasaml.ErrUnknownSigner) {
+		t.Fatalf("attacker's response: %v", err)
+	}
+	if err := verifyCtx(t, context.Background(), sp, idp, k1); !errors.Is(err, entrasaml.ErrUnknownSigner) {
+		t.Errorf("removed key after MetadataMaxAge, despite cancelled requests: %v, want ErrUnknownSigner", err)
+	}
+	if err := verifyCtx(t, context.Background(), sp, idp, k2); err != nil {
+		t.Errorf("current key: %v", err)
 	}
 }

@@ -9,11 +9,9 @@ import (
 	_ "crypto/sha512"
 	"crypto/subtle"
 	"crypto/x509"
-	"errors"
 	"time"
 
 	"github.com/beevik/etree"
-	"github.com/russellhaering/goxmldsig/etreeutils"
 )
 
 // Algorithm identifiers allowed by the signature policy.
@@ -25,11 +23,6 @@ const (
 	algRSASHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 	algRSASHA384 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
 	algRSASHA512 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
-
-	algSHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
-	algSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-	algSHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
-	algSHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
 )
 
 // verifySignature verifies sig, the enveloped signature of el, against the
@@ -38,8 +31,7 @@ const (
 // digested (without the Signature, comments or anything else exclusive
 // c14n drops). Callers read only from that element.
 //
-// It runs the XML-DSig core validation with goxmldsig's exclusive c14n
-// implementation, after checkSignaturePolicy has pinned every algorithm
+// It runs the XML-DSig core validation with excC14N (c14n.go), after checkSignaturePolicy has pinned every algorithm
 // and the one Reference: canonicalize SignedInfo, verify SignatureValue
 // over it with RSA, then read the Reference from that verified SignedInfo
 // and compare its DigestValue with the digest of el without its Signature,
@@ -71,7 +63,7 @@ func verifyEnveloped(el, sig *etree.Element, id string, certs []*x509.Certificat
 
 	// SignedInfo, canonicalized as it was signed, and the signature over it.
 	si, _ := child(sig, nsDSig, "SignedInfo")
-	signedInfo, siBytes, err := canonicalCopy(si, -1, "")
+	signedInfo, siBytes, err := excC14N(si, -1, "")
 	if err != nil {
 		return nil, bad(err, "canonicalizing SignedInfo")
 	}
@@ -118,7 +110,7 @@ func verifyEnveloped(el, sig *etree.Element, id string, certs []*x509.Certificat
 	if err != nil {
 		return nil, newErr(ErrInvalidSignature, "DigestValue is not base64")
 	}
-	signed, elBytes, err := canonicalCopy(el, sig.Index(), prefixList)
+	signed, elBytes, err := excC14N(el, sig.Index(), prefixList)
 	if err != nil {
 		return nil, bad(err, "canonicalizing <%s>", el.Tag)
 	}
@@ -128,41 +120,6 @@ func verifyEnveloped(el, sig *etree.Element, id string, certs []*x509.Certificat
 		return nil, newErr(ErrInvalidSignature, "the digest of <%s> does not match: it was altered after signing", el.Tag)
 	}
 	return signed, nil
-}
-
-// canonicalCopy returns a detached copy of el, carrying the namespace
-// declarations in scope from its ancestors, without its child token at
-// index drop (the enveloped Signature; -1 for none), transformed in place
-// into exclusive c14n form (without comments; prefixList is the
-// InclusiveNamespaces PrefixList), and its canonical serialization.
-func canonicalCopy(el *etree.Element, drop int, prefixList string) (*etree.Element, []byte, error) {
-	ctx, err := etreeutils.NSBuildParentContext(el)
-	if err != nil {
-		return nil, nil, err
-	}
-	cp, err := etreeutils.NSDetatch(ctx, el)
-	if err != nil {
-		return nil, nil, err
-	}
-	if drop >= 0 {
-		s, ok := cp.Child[drop].(*etree.Element)
-		if !ok || !is(s, nsDSig, "Signature") {
-			return nil, nil, errors.New("enveloped Signature not found")
-		}
-		cp.RemoveChildAt(drop)
-	}
-	if err := etreeutils.TransformExcC14n(cp, prefixList, false); err != nil {
-		return nil, nil, err
-	}
-	// Serialize as goxmldsig's canonicalizer does, without its extra copy.
-	doc := etree.NewDocument()
-	doc.WriteSettings = etree.WriteSettings{CanonicalAttrVal: true, CanonicalEndTags: true, CanonicalText: true}
-	doc.SetRoot(cp)
-	b, err := doc.WriteToBytes()
-	if err != nil {
-		return nil, nil, err
-	}
-	return cp, b, nil
 }
 
 // hashFor maps an allowed SignatureMethod or DigestMethod to its hash.

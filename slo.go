@@ -3,12 +3,14 @@ package entrasaml
 import (
 	"bytes"
 	"compress/flate"
+	"context"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -223,41 +225,61 @@ func (sp *SP) logoutIssuerOK(iss string) bool {
 }
 
 // checkLogoutMessage applies the checks common to LogoutRequest and
-// LogoutResponse: the element, Version, Issuer, Destination.
-func (sp *SP) checkLogoutMessage(root *etree.Element, name string) error {
+// LogoutResponse: the element, Version, Issuer, Destination, IssueInstant.
+// It returns the IssueInstant.
+func (sp *SP) checkLogoutMessage(root *etree.Element, name string) (time.Time, error) {
 	if !is(root, nsProtocol, name) {
-		return newErr(ErrMalformed, "the message is not a %s", name)
+		return time.Time{}, newErr(ErrMalformed, "the message is not a %s", name)
 	}
 	if attrValue(root, "Version") != "2.0" {
-		return newErr(ErrMalformed, "%s Version is not 2.0", name)
+		return time.Time{}, newErr(ErrMalformed, "%s Version is not 2.0", name)
 	}
 	iss, ok := child(root, nsAssertion, "Issuer")
 	if !ok || iss == nil {
-		return newErr(ErrIssuerMismatch, "%s has no single Issuer", name)
+		return time.Time{}, newErr(ErrIssuerMismatch, "%s has no single Issuer", name)
 	}
 	if v, _ := trimmedText(iss); !sp.logoutIssuerOK(v) {
-		return newErr(ErrIssuerMismatch, "%s Issuer is not the IdP's", name)
+		return time.Time{}, newErr(ErrIssuerMismatch, "%s Issuer is not the IdP's", name)
 	}
 	if d, ok := attr(root, "Destination"); ok && d != sp.LogoutURL() {
-		return newErr(ErrDestinationMismatch, "%s Destination is not the logout URL %s", name, sp.LogoutURL())
+		return time.Time{}, newErr(ErrDestinationMismatch, "%s Destination is not the logout URL %s", name, sp.LogoutURL())
 	}
-	return nil
+	return sp.checkLogoutFresh(root, name)
+}
+
+// checkLogoutFresh requires the message's IssueInstant to lie within
+// Config.ClockSkew of now, either way: a logout message is answered at once
+// by the browser that carries it, so an older one is a captured URL played
+// again.
+func (sp *SP) checkLogoutFresh(root *etree.Element, name string) (time.Time, error) {
+	now := sp.now()
+	t, err := sp.checkIssueInstant(root, name, now)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if t.Add(sp.skew).Before(now) {
+		return time.Time{}, newErr(ErrExpired, "%s IssueInstant %s is older than the clock skew (now %s, skew %s)", name, stamp(t), stamp(now), sp.skew)
+	}
+	return t, nil
 }
 
 // logoutRequest is an IdP's LogoutRequest, checked.
 type logoutRequest struct {
 	id, nameID   string
 	sessionIndex []string
+	until        time.Time // after this it is refused as too old
 }
 
 func (sp *SP) parseLogoutRequest(root *etree.Element) (*logoutRequest, error) {
-	if err := sp.checkLogoutMessage(root, "LogoutRequest"); err != nil {
+	issued, err := sp.checkLogoutMessage(root, "LogoutRequest")
+	if err != nil {
 		return nil, err
 	}
 	req := &logoutRequest{id: attrValue(root, "ID")}
 	if req.id == "" {
 		return nil, newErr(ErrMalformed, "LogoutRequest has no ID")
 	}
+	req.until = issued.Add(sp.skew)
 	if v, ok := attr(root, "NotOnOrAfter"); ok {
 		t, ok := parseTime(v)
 		if !ok {
@@ -284,7 +306,7 @@ func (sp *SP) parseLogoutRequest(root *etree.Element) (*logoutRequest, error) {
 // checkLogoutResponse checks the IdP's answer to our LogoutRequest
 // requestID and returns its status error, if any.
 func (sp *SP) checkLogoutResponse(root *etree.Element, requestID string) error {
-	if err := sp.checkLogoutMessage(root, "LogoutResponse"); err != nil {
+	if _, err := sp.checkLogoutMessage(root, "LogoutResponse"); err != nil {
 		return err
 	}
 	if irt := attrValue(root, "InResponseTo"); requestID == "" || irt != requestID {
@@ -293,15 +315,20 @@ func (sp *SP) checkLogoutResponse(root *etree.Element, requestID string) error {
 	return checkStatus(root)
 }
 
-// sessionIndexKey is the Store key listing the sessions of one NameID, so
-// that an IdP-initiated logout reaches them on every instance.
-func (sp *SP) sessionIndexKey(nameID string) string {
-	h := sha256.Sum256([]byte(nameID))
-	return sp.indexNS + base64.RawURLEncoding.EncodeToString(h[:16])
-}
-
-// indexLine is one session in a NameID's list: session ID, tab,
-// SessionIndex, tab, expiry (Unix seconds).
-func indexLine(id, sessionIndex string, exp time.Time) string {
-	return id + "\t" + strings.NewReplacer("\n", " ", "\t", " ").Replace(sessionIndex) + "\t" + strconv.FormatInt(exp.Unix(), 10) + "\n"
+// recordLogoutRequest remembers a signed LogoutRequest's ID in the Store
+// until it is too old to be accepted anyway, and refuses one already seen
+// (ErrReplay; ErrStore when the Store fails).
+func (sp *SP) recordLogoutRequest(ctx context.Context, req *logoutRequest) error {
+	ttl := req.until.Sub(sp.now()) + time.Second
+	h := sha256.Sum256([]byte("LogoutRequest\x00" + req.id))
+	var token [16]byte
+	rand.Read(token[:])
+	fresh, err := sp.store.SetIfAbsent(ctx, sp.replayNS+"logout/"+hex.EncodeToString(h[:16]), token[:], ttl)
+	if err != nil {
+		return wrapErr(ErrStore, err, "recording the LogoutRequest ID for replay detection")
+	}
+	if !fresh {
+		return newErr(ErrReplay, "LogoutRequest %s was already used", quote(req.id))
+	}
+	return nil
 }

@@ -1,81 +1,16 @@
 package entrasaml_test
 
 import (
-	"bytes"
-	"compress/flate"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/beevik/etree"
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
 )
-
-// signedInApp returns an app and a browser signed in to it.
-func signedInApp(t *testing.T, mod func(*entrasaml.Config)) (*app, *http.Client) {
-	t.Helper()
-	a := newApp(t, false, mod)
-	c := a.browser(t)
-	resp, _ := get(t, c, a.srv.URL+"/")
-	acs, form := signIn(t, c, resp)
-	if resp, body := post(t, c, acs, form); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
-	}
-	return a, c
-}
-
-// redirectMessage decodes the SAML message of a Redirect-binding URL.
-func redirectMessage(t *testing.T, u *url.URL, param string) *etree.Element {
-	t.Helper()
-	raw, err := base64.StdEncoding.DecodeString(u.Query().Get(param))
-	if err != nil {
-		t.Fatal(err)
-	}
-	xml, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(xml); err != nil {
-		t.Fatal(err)
-	}
-	return doc.Root()
-}
-
-// idpRedirect builds what Entra sends to the SP's logout URL: param
-// ("SAMLRequest" or "SAMLResponse") carrying xml, signed with key when it
-// is not nil.
-func idpRedirect(t *testing.T, logoutURL, param, xml, relayState string, key *entratest.Key) string {
-	t.Helper()
-	var b bytes.Buffer
-	fw, _ := flate.NewWriter(&b, flate.DefaultCompression)
-	fw.Write([]byte(xml))
-	fw.Close()
-	q := param + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(b.Bytes()))
-	if relayState != "" {
-		q += "&RelayState=" + url.QueryEscape(relayState)
-	}
-	if key != nil {
-		q += "&SigAlg=" + url.QueryEscape("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
-		d := sha256.Sum256([]byte(q))
-		sig, err := rsa.SignPKCS1v15(rand.Reader, key.PrivateKey, crypto.SHA256, d[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		q += "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
-	}
-	return logoutURL + "?" + q
-}
 
 func logoutResponseXML(issuer, inResponseTo, status string) string {
 	return fmt.Sprintf(`<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_lr1" Version="2.0" IssueInstant="%s" InResponseTo="%s"><Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">%s</Issuer><samlp:Status><samlp:StatusCode Value="%s"/></samlp:Status></samlp:LogoutResponse>`,
@@ -97,7 +32,7 @@ func loginIssuer(a *app) string { return a.idp.LoginURL() + "/" + a.idp.TenantID
 func TestSingleLogoutSPInitiated(t *testing.T) {
 	t.Parallel()
 	a, c := signedInApp(t, nil)
-	resp, _ := get(t, c, a.srv.URL+"/saml/logout")
+	resp, _ := clickSignOut(t, c, a.srv.URL+"/saml/logout")
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusSeeOther || loc.Scheme+"://"+loc.Host+loc.Path != a.idp.SignOnURL() {
 		t.Fatalf("logout: %d %s", resp.StatusCode, loc)
@@ -211,28 +146,17 @@ func TestSingleLogoutUnsignedOwnBrowser(t *testing.T) {
 	}
 }
 
-func TestLocalLogoutOnly(t *testing.T) {
-	t.Parallel()
-	a, c := signedInApp(t, func(c *entrasaml.Config) { c.LocalLogoutOnly = true })
-	if resp, body := get(t, c, a.srv.URL+"/saml/logout"); resp.StatusCode != 200 || !strings.Contains(body, "signed out") {
-		t.Fatalf("%d %s", resp.StatusCode, body)
-	}
-	if resp, _ := get(t, c, a.srv.URL+"/"); resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("still signed in: %d", resp.StatusCode)
-	}
-}
-
 // The whole round trip with entratest's Server playing Entra.
 func TestSingleLogoutRoundTrip(t *testing.T) {
 	t.Parallel()
 	a, c := signedInApp(t, nil)
 	a.idp.SetLogoutURL(a.srv.URL + "/saml/logout")
-	resp, _ := get(t, c, a.srv.URL+"/saml/logout")
+	resp, _ := clickSignOut(t, c, a.srv.URL+"/saml/logout")
 	resp, _ = get(t, c, resp.Header.Get("Location")) // Entra signs out and redirects back
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("IdP: %d", resp.StatusCode)
 	}
-	resp, body := get(t, c, resp.Header.Get("Location"))
+	resp, body := do(t, c, http.MethodGet, resp.Header.Get("Location"), "cross-site", "", "")
 	if resp.StatusCode != 200 || !strings.Contains(body, "and of Microsoft Entra ID") {
 		t.Errorf("back at the SP: %d %s", resp.StatusCode, body)
 	}
@@ -250,5 +174,130 @@ func TestSingleLogoutRoundTrip(t *testing.T) {
 	}
 	if resp, _ := get(t, c2, a.srv.URL+"/"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("still signed in after Entra's LogoutRequest: %d", resp.StatusCode)
+	}
+}
+
+// logoutRequestAt is an IdP's LogoutRequest for nameID with the given ID
+// and IssueInstant (omitted when zero), plus extra attributes.
+func logoutRequestAt(issuer, id, nameID string, issued time.Time, extra string) string {
+	ii := ""
+	if !issued.IsZero() {
+		ii = ` IssueInstant="` + issued.UTC().Format(time.RFC3339) + `"`
+	}
+	return fmt.Sprintf(`<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="%s" Version="2.0"%s%s><Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">%s</Issuer><NameID xmlns="urn:oasis:names:tc:SAML:2.0:assertion">%s</NameID></samlp:LogoutRequest>`,
+		id, ii, extra, issuer, nameID)
+}
+
+// A signed IdP-initiated LogoutRequest is accepted only within the clock
+// skew of its IssueInstant, and only once: a captured URL (history, proxy
+// logs, Referer) cannot sign the user out of a later session.
+func TestSingleLogoutRequestFreshness(t *testing.T) {
+	t.Parallel()
+	a, victim := signedInApp(t, nil)
+	logout := a.srv.URL + "/saml/logout"
+	user, now := "adele@contoso.example", time.Now()
+	signed := func(id string, issued time.Time, extra string) string {
+		return idpRedirect(t, logout, "SAMLRequest", logoutRequestAt(a.idp.EntityID(), id, user, issued, extra), "", a.idp.SigningKey())
+	}
+	for _, tt := range []struct {
+		name   string
+		u      string
+		status int
+	}{
+		{"captured three days ago", signed("_old", now.Add(-72*time.Hour), ""), http.StatusForbidden},
+		{"older than the skew", signed("_skew", now.Add(-4*time.Minute), ""), http.StatusForbidden},
+		{"issued in the future", signed("_future", now.Add(time.Hour), ""), http.StatusForbidden},
+		{"no IssueInstant", signed("_none", time.Time{}, ""), http.StatusBadRequest},
+		{"NotOnOrAfter passed", signed("_noa", now, ` NotOnOrAfter="`+now.Add(-time.Hour).UTC().Format(time.RFC3339)+`"`), http.StatusForbidden},
+		{"unsigned and old, in the victim's browser", idpRedirect(t, logout, "SAMLRequest", logoutRequestAt(a.idp.EntityID(), "_u", user, now.Add(-72*time.Hour), ""), "", nil), http.StatusForbidden},
+	} {
+		for _, c := range []*http.Client{a.browser(t), victim} {
+			if resp, body := get(t, c, tt.u); resp.StatusCode != tt.status {
+				t.Errorf("%s: %d, want %d\n%s", tt.name, resp.StatusCode, tt.status, body)
+			}
+		}
+		if !signedIn(t, a, victim) {
+			t.Fatalf("%s: the session ended", tt.name)
+		}
+	}
+
+	// Fresh: accepted, every session of the user ends.
+	fresh := signed("_fresh", now, "")
+	if resp, _ := get(t, a.browser(t), fresh); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("fresh signed LogoutRequest: %d", resp.StatusCode)
+	}
+	if signedIn(t, a, victim) {
+		t.Fatal("still signed in after a fresh signed LogoutRequest")
+	}
+	// The user signs in again; the same URL played again is refused, from
+	// any browser, and the new session survives.
+	resp, _ := get(t, victim, a.srv.URL+"/")
+	acs, form := signIn(t, victim, resp)
+	post(t, victim, acs, form)
+	for _, c := range []*http.Client{a.browser(t), victim} {
+		if resp, _ := get(t, c, fresh); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("replayed LogoutRequest: %d, want 403", resp.StatusCode)
+		}
+	}
+	if !signedIn(t, a, victim) {
+		t.Error("a replayed LogoutRequest ended the new session")
+	}
+	// entratest's own (signed, fresh) request works once, not twice.
+	u, _, err := a.idp.LogoutRequestURL(logout, user, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := get(t, a.browser(t), u); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("entratest's LogoutRequest: %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, a.browser(t), u); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("entratest's LogoutRequest, replayed: %d, want 403", resp.StatusCode)
+	}
+}
+
+// The replay cache is per SP: the same signed LogoutRequest ID at two
+// SPs sharing a Store is accepted by each once.
+func TestSingleLogoutReplayCachePerSP(t *testing.T) {
+	t.Parallel()
+	store := entrasaml.NewMemoryStore(nil)
+	a, _ := signedInApp(t, func(c *entrasaml.Config) { c.Store = store })
+	b, _ := signedInApp(t, func(c *entrasaml.Config) { c.Store = store; c.EntityID = "https://other.example/saml" })
+	for _, x := range []*app{a, b} {
+		u := idpRedirect(t, x.srv.URL+"/saml/logout", "SAMLRequest",
+			logoutRequestAt(x.idp.EntityID(), "_same", "adele@contoso.example", time.Now(), ""), "", x.idp.SigningKey())
+		if resp, _ := get(t, x.browser(t), u); resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("%s: %d", x.srv.URL, resp.StatusCode)
+		}
+	}
+}
+
+// The IdP's LogoutResponse must be fresh too.
+func TestSingleLogoutResponseFreshness(t *testing.T) {
+	t.Parallel()
+	a, c := signedInApp(t, nil)
+	resp, _ := clickSignOut(t, c, a.srv.URL+"/saml/logout")
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	id := redirectMessage(t, loc, "SAMLRequest").SelectAttrValue("ID", "")
+	logout := a.srv.URL + "/saml/logout"
+	at := func(issued time.Time) string {
+		xml := strings.Replace(logoutResponseXML(loginIssuer(a), id, "urn:oasis:names:tc:SAML:2.0:status:Success"),
+			`IssueInstant="`+time.Now().UTC().Format(time.RFC3339)+`"`, `IssueInstant="`+issued.UTC().Format(time.RFC3339)+`"`, 1)
+		return idpRedirect(t, logout, "SAMLResponse", xml, "", a.idp.SigningKey())
+	}
+	u, _ := url.Parse(logout)
+	for _, tt := range []struct {
+		name   string
+		issued time.Time
+		status int
+	}{
+		{"three days old", time.Now().Add(-72 * time.Hour), http.StatusForbidden},
+		{"in the future", time.Now().Add(time.Hour), http.StatusForbidden},
+		{"fresh", time.Now(), http.StatusOK},
+	} {
+		cl := a.browser(t) // each attempt consumes the logout cookie: copy it
+		cl.Jar.SetCookies(u, c.Jar.Cookies(u))
+		if resp, body := get(t, cl, at(tt.issued)); resp.StatusCode != tt.status {
+			t.Errorf("%s: %d, want %d\n%s", tt.name, resp.StatusCode, tt.status, body)
+		}
 	}
 }

@@ -20,9 +20,9 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultClockSkew       = 3 * time.Minute
-	DefaultSessionMaxAge   = 8 * time.Hour
-	DefaultMaxResponseSize = 512 << 10 // bytes of base64
+	defaultClockSkew       = 3 * time.Minute
+	defaultSessionMaxAge   = 8 * time.Hour
+	DefaultMaxResponseSize = 512 << 10 // bytes of base64: Config.MaxResponseSize when 0
 	DefaultMetadataTimeout = 10 * time.Second
 	MaxMetadataSize        = idpmeta.MaxSize // bytes (4 MiB)
 )
@@ -49,11 +49,13 @@ type Config struct {
 	// [SP.RefreshMetadata]. When both are set, Metadata is the first copy.
 	MetadataURL string
 	// MetadataMaxAge is how old metadata fetched from MetadataURL may get
-	// before a request refreshes it. 0: DefaultMetadataMaxAge (24 h).
+	// before a request refreshes it. 0: 24 hours.
 	MetadataMaxAge time.Duration
 	// MetadataRefreshInterval rate-limits refreshes triggered by a response
 	// signed with a certificate the metadata lacks (as right after an Entra
-	// key rollover). 0: DefaultMetadataRefreshInterval (5 min).
+	// key rollover). 0: 5 minutes. Refreshes
+	// run detached from the request (DefaultMetadataTimeout each) and only
+	// those that ran to their end count.
 	MetadataRefreshInterval time.Duration
 	// MetadataSigners pins the metadata's own signature: when set, every
 	// metadata document (from Metadata, MetadataURL and each refresh) must
@@ -66,13 +68,14 @@ type Config struct {
 	MetadataSigners []string
 	// HTTPClient fetches MetadataURL. nil: a client with a
 	// DefaultMetadataTimeout timeout. When the URL came from a customer
-	// (multi-tenant onboarding), use [PublicOnlyHTTPClient] so that it
+	// (multi-tenant onboarding), use onboard.PublicOnlyHTTPClient (package
+	// github.com/entrasaml/entrasaml/onboard) so that it
 	// cannot reach internal hosts.
 	HTTPClient *http.Client
 	// Now is the only clock in the package. nil: time.Now.
 	Now func() time.Time
 	// ClockSkew is the tolerance applied to every time check (Entra sets
-	// NotBefore to the issue instant with no margin). 0: DefaultClockSkew.
+	// NotBefore to the issue instant with no margin). 0: 3 minutes.
 	// Negative values are an error.
 	ClockSkew time.Duration
 	// AllowIdPInitiated accepts unsolicited responses (no InResponseTo),
@@ -89,10 +92,10 @@ type Config struct {
 	// Now, right for one instance only. Several instances behind a load
 	// balancer share one, e.g. package redisstore's, and SessionKeys.
 	Store Store
-	// SessionMaxAge caps Session.ExpiresAt. 0: DefaultSessionMaxAge.
+	// SessionMaxAge caps Session.ExpiresAt. 0: 8 hours.
 	SessionMaxAge time.Duration
 	// MaxResponseSize bounds the SAMLResponse value (base64) accepted by
-	// Verify. 0: DefaultMaxResponseSize.
+	// Verify. 0: DefaultMaxResponseSize (512 KiB).
 	MaxResponseSize int
 	// Key, when set, signs AuthnRequests (RSA-SHA256 over the query string,
 	// as the HTTP-Redirect binding defines); required when the Entra app
@@ -106,6 +109,9 @@ type Config struct {
 	// assertion to the certificate uploaded there, with RSA-OAEP and
 	// AES-256. Each key is tried in turn, so rotating is: add the new key,
 	// upload and activate its certificate in Entra, then drop the old key.
+	// For an unsigned Response (anyone can post one, and each try costs an
+	// RSA decryption) only the key whose certificate the EncryptedKey names
+	// is tried, as Entra sends it, or else the first two keys.
 	// The first key's certificate is advertised in SP metadata. nil: an
 	// encrypted assertion fails with ErrDecryption. Keys must be RSA of at
 	// least 2048 bits with a matching Certificate, else New fails with
@@ -249,13 +255,13 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	case sp.skew < 0:
 		return nil, newErr(ErrConfig, "ClockSkew must not be negative")
 	case sp.skew == 0:
-		sp.skew = DefaultClockSkew
+		sp.skew = defaultClockSkew
 	}
 	switch {
 	case sp.maxAge < 0:
 		return nil, newErr(ErrConfig, "SessionMaxAge must not be negative")
 	case sp.maxAge == 0:
-		sp.maxAge = DefaultSessionMaxAge
+		sp.maxAge = defaultSessionMaxAge
 	}
 	switch {
 	case sp.maxSize < 0:
@@ -268,10 +274,10 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	}
 	sp.metadataMaxAge, sp.metadataMinInterval = cfg.MetadataMaxAge, cfg.MetadataRefreshInterval
 	if sp.metadataMaxAge <= 0 {
-		sp.metadataMaxAge = DefaultMetadataMaxAge
+		sp.metadataMaxAge = defaultMetadataMaxAge
 	}
 	if sp.metadataMinInterval <= 0 {
-		sp.metadataMinInterval = DefaultMetadataRefreshInterval
+		sp.metadataMinInterval = defaultMetadataRefreshInterval
 	}
 	if sp.logger == nil {
 		sp.logger = slog.Default()
@@ -280,7 +286,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		sp.httpClient = &http.Client{Timeout: DefaultMetadataTimeout}
 	}
 	for _, f := range cfg.MetadataSigners {
-		fp, err := ParseFingerprint(f)
+		fp, err := parseFingerprint(f)
 		if err != nil {
 			return nil, err
 		}
@@ -371,6 +377,13 @@ func fetchMetadata(ctx context.Context, client *http.Client, u string) ([]byte, 
 	}
 	return data, nil
 }
+
+// ACSURL returns the Assertion Consumer Service URL (Entra's Reply URL):
+// BaseURL + "/saml/acs".
+func (sp *SP) ACSURL() string { return sp.acsURL }
+
+// LogoutURL returns the SP's logout URL: BaseURL + "/saml/logout".
+func (sp *SP) LogoutURL() string { return sp.logoutURL }
 
 // EntityID returns the SP's Identifier (Entity ID).
 func (sp *SP) EntityID() string { return sp.entityID }

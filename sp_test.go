@@ -1,399 +1,89 @@
 package entrasaml_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"reflect"
-	"strings"
-	"sync"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/entrasaml/entrasaml"
-	"github.com/entrasaml/entrasaml/entratest"
 )
 
-// The test IdP's clock and the SP's are the same pinned instant.
-var tNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-
-const (
-	tEntityID = "https://acme.vendor.example/saml"
-	tBaseURL  = "https://acme.vendor.example"
-	tACS      = tBaseURL + "/saml/acs"
-	tReqID    = "_0123456789abcdef0123456789abcdef"
-)
-
-var (
-	testIdPOnce sync.Once
-	testIdP     *entratest.IdP
-	otherKey    *entratest.Key
-	testIdPErr  error
-)
-
-// sharedIdP returns one fake Entra tenant for all tests in the package
-// (RSA key generation is slow), and a foreign key that its metadata lacks.
-// Tests must not change its keys.
-func sharedIdP(t testing.TB) (*entratest.IdP, *entratest.Key) {
-	t.Helper()
-	testIdPOnce.Do(func() {
-		k, err := entratest.NewKey(2048, tNow.Add(-24*time.Hour), tNow.AddDate(3, 0, 0))
-		if err != nil {
-			testIdPErr = err
-			return
-		}
-		testIdP, testIdPErr = entratest.New(entratest.Options{Key: k, Now: func() time.Time { return tNow }})
-		if testIdPErr == nil {
-			otherKey, testIdPErr = entratest.NewKey(2048, tNow.Add(-24*time.Hour), tNow.AddDate(3, 0, 0))
-		}
-	})
-	if testIdPErr != nil {
-		t.Fatal(testIdPErr)
-	}
-	return testIdP, otherKey
-}
-
-// newTestSP returns an SP for idp at tNow, after mod has adjusted its Config.
-func newTestSP(t testing.TB, idp *entratest.IdP, mod func(*entrasaml.Config)) *entrasaml.SP {
-	t.Helper()
-	return newSP(t, entrasaml.Config{
-		EntityID: tEntityID,
-		BaseURL:  tBaseURL,
-		Metadata: idp.Metadata(),
-		Now:      func() time.Time { return tNow },
-	}, mod)
-}
-
-func adele() entratest.User {
-	return entratest.User{
-		ObjectID: "5d0c3c8e-8f2b-4d9a-9e43-2b7f1c6a9d10", UPN: "adele@contoso.example", Email: "adele.vance@contoso.example",
-		GivenName: "Adele", Surname: "Vance", DisplayName: "Adele Vance",
-		Groups: []string{"0b7cc495-fc1e-480d-9bb6-c289fda37380", "4b4accf6-f84c-431f-8025-4718eec9aa05"},
-		Roles:  []string{"Admin"},
-	}
-}
-
-// goodResponse is a valid SP-initiated response for the test SP.
-func goodResponse() entratest.Response {
-	return entratest.Response{ACSURL: tACS, Audience: tEntityID, InResponseTo: tReqID, User: adele()}
-}
-
-func TestVerifySigningOptions(t *testing.T) {
+func TestNewMetadataURL(t *testing.T) {
 	t.Parallel()
-	idp, _ := sharedIdP(t)
-	for _, mode := range []entratest.SignMode{entratest.SignAssertion, entratest.SignResponse, entratest.SignBoth} {
-		for _, sha1 := range []bool{false, true} {
-			t.Run(mode.String()+map[bool]string{true: "/sha1", false: "/sha256"}[sha1], func(t *testing.T) {
-				t.Parallel()
-				r := goodResponse()
-				r.Sign, r.SHA1 = mode, sha1
-				resp, err := idp.Response(r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				sp := newTestSP(t, idp, func(c *entrasaml.Config) { c.AllowSHA1 = sha1 })
-				s, err := sp.Verify(context.Background(), resp, "_other", tReqID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if s.NameID != "adele@contoso.example" || s.ObjectID != adele().ObjectID || s.TenantID != idp.TenantID() {
-					t.Errorf("session %+v", s)
-				}
-				if sha1 {
-					sp := newTestSP(t, idp, nil)
-					if _, err := sp.Verify(context.Background(), resp, tReqID); !errors.Is(err, entrasaml.ErrInvalidSignature) {
-						t.Errorf("SHA-1 without AllowSHA1: got %v", err)
-					}
-				}
-			})
+	md := readTestdata(t, "entra-metadata.xml")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+			w.Write(md)
+		case "/html":
+			w.Header().Set("Content-Type", "text/html")
+			w.Write(readTestdata(t, "html-page.html"))
+		case "/huge":
+			w.Write(bytes.Repeat([]byte(" "), entrasaml.MaxMetadataSize+10))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	newSP := func(path string) error {
+		_, err := entrasaml.New(context.Background(), entrasaml.Config{
+			EntityID: fxEntityID, BaseURL: fxBaseURL, MetadataURL: srv.URL + path,
+			Now: func() time.Time { return fxNow },
+		})
+		return err
+	}
+	if err := newSP("/ok"); err != nil {
+		t.Fatalf("fetching good metadata: %v", err)
+	}
+	for _, path := range []string{"/html", "/huge", "/missing"} {
+		if err := newSP(path); !errors.Is(err, entrasaml.ErrMetadata) {
+			t.Errorf("%s: got %v, want ErrMetadata", path, err)
 		}
 	}
-}
-
-func TestVerifySession(t *testing.T) {
-	t.Parallel()
-	idp, _ := sharedIdP(t)
-	r := goodResponse()
-	r.NameIDFormat = entratest.NameIDPersistent
-	r.NameID = "AbCdEf123"
-	r.SessionIndex = "_sess-1"
-	r.SessionNotOnOrAfter = tNow.Add(2 * time.Hour)
-	r.AuthnInstant = tNow.Add(-time.Minute)
-	r.User.AuthMethods = []string{entratest.AuthnMethodPassword, entratest.AuthnMethodMFA}
-	r.Attributes = []entratest.Attribute{{Name: "urn:custom", Values: []string{"a", "b <&> c"}}}
-	resp, err := idp.Response(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp := newTestSP(t, idp, nil)
-	s, err := sp.Verify(context.Background(), resp, tReqID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := adele()
-	want := map[string]any{
-		"NameID": "AbCdEf123", "NameIDFormat": entratest.NameIDPersistent, "SessionIndex": "_sess-1",
-		"TenantID": idp.TenantID(), "ObjectID": u.ObjectID, "Name": u.UPN, "Email": u.Email,
-		"GivenName": u.GivenName, "Surname": u.Surname, "DisplayName": u.DisplayName,
-		"IdentityProvider": idp.EntityID(), "Issuer": idp.EntityID(),
-		"AuthnContextClassRef": entratest.AuthnContextPassword,
-		"Groups":               u.Groups, "Roles": u.Roles,
-		"AuthnMethods":  []string{entratest.AuthnMethodPassword, entratest.AuthnMethodMFA},
-		"GroupsOverage": false,
-		"ExpiresAt":     tNow.Add(2 * time.Hour), // SessionNotOnOrAfter beats the 8 h maximum
-		"AuthnInstant":  tNow.Add(-time.Minute),
-	}
-	v := reflect.ValueOf(*s)
-	for field, w := range want {
-		if got := v.FieldByName(field).Interface(); !reflect.DeepEqual(got, w) {
-			t.Errorf("%s = %v, want %v", field, got, w)
-		}
-	}
-	if got := s.Attributes["urn:custom"]; !reflect.DeepEqual(got, []string{"a", "b <&> c"}) {
-		t.Errorf("custom attribute %q", got)
-	}
-	if s.Attribute(entrasaml.ClaimEmail) != u.Email || !s.HasGroup(u.Groups[1]) || !s.HasRole("Admin") || s.HasRole("admin") {
-		t.Error("session helpers")
-	}
-
-	// The configured maximum caps a long SessionNotOnOrAfter.
-	r.SessionNotOnOrAfter = tNow.Add(48 * time.Hour)
-	resp, _ = idp.Response(r)
-	s, err = newTestSP(t, idp, func(c *entrasaml.Config) { c.SessionMaxAge = time.Hour }).Verify(context.Background(), resp, tReqID)
-	if err != nil || !s.ExpiresAt.Equal(tNow.Add(time.Hour)) {
-		t.Errorf("ExpiresAt %v (err %v), want now+1h", s.ExpiresAt, err)
+	var e *entrasaml.Error
+	if err := newSP("/huge"); !errors.As(err, &e) || !e.TooLarge() {
+		t.Errorf("/huge: got %v, want a too-large error", err)
 	}
 }
 
-func TestVerifyGroupsOverage(t *testing.T) {
+func TestNewConfigErrors(t *testing.T) {
 	t.Parallel()
-	idp, _ := sharedIdP(t)
-	r := goodResponse()
-	r.User.GroupsOverage = true
-	resp, _ := idp.Response(r)
-	s, err := newTestSP(t, idp, nil).Verify(context.Background(), resp, tReqID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !s.GroupsOverage || len(s.Groups) != 0 || s.Attribute(entrasaml.ClaimGroupsLink) == "" {
-		t.Errorf("overage not reported: %+v", s)
-	}
-}
-
-// TestVerifyProtocol has one row per protocol rule: a response validly
-// signed by the IdP that breaks exactly that rule.
-func TestVerifyProtocol(t *testing.T) {
-	t.Parallel()
-	idp, foreign := sharedIdP(t)
+	md := readTestdata(t, "entra-metadata.xml")
 	tests := []struct {
-		name       string
-		mod        func(*entratest.Response)
-		cfg        func(*entrasaml.Config)
-		requestIDs []string
-		want       error // nil: accepted
+		name string
+		cfg  entrasaml.Config
+		want error
 	}{
-		{name: "valid", mod: func(r *entratest.Response) {}},
-		{name: "wrong request id", requestIDs: []string{"_someone-else"}, want: entrasaml.ErrRequestIDMismatch},
-		{name: "no outstanding request", requestIDs: []string{}, want: entrasaml.ErrRequestIDMismatch},
-		{name: "unsolicited", mod: func(r *entratest.Response) { r.InResponseTo = "" }, want: entrasaml.ErrUnsolicited},
-		{name: "unsolicited allowed", mod: func(r *entratest.Response) { r.InResponseTo = "" },
-			cfg: func(c *entrasaml.Config) { c.AllowIdPInitiated = true }},
-		{name: "unsolicited allowed but unknown InResponseTo", requestIDs: []string{},
-			cfg: func(c *entrasaml.Config) { c.AllowIdPInitiated = true }, want: entrasaml.ErrRequestIDMismatch},
-		{name: "wrong audience", mod: func(r *entratest.Response) { r.Audience = "https://other.example/saml" }, want: entrasaml.ErrAudienceMismatch},
-		{name: "audience prefix", mod: func(r *entratest.Response) { r.Audience = tEntityID + "x" }, want: entrasaml.ErrAudienceMismatch},
-		{name: "spn audience for a URI identifier", mod: func(r *entratest.Response) { r.Audience = "spn:" + tEntityID }, want: entrasaml.ErrAudienceMismatch},
-		{name: "wrong destination", mod: func(r *entratest.Response) { r.Destination = "https://evil.example/saml/acs" }, want: entrasaml.ErrDestinationMismatch},
-		{name: "no destination", mod: func(r *entratest.Response) { r.Destination = "-" }},
-		{name: "no destination on a signed response", mod: func(r *entratest.Response) { r.Destination = "-"; r.Sign = entratest.SignResponse }, want: entrasaml.ErrDestinationMismatch},
-		{name: "wrong recipient", mod: func(r *entratest.Response) { r.Recipient = "https://evil.example/saml/acs" }, want: entrasaml.ErrDestinationMismatch},
-		{name: "no recipient", mod: func(r *entratest.Response) { r.Recipient = "-" }, want: entrasaml.ErrDestinationMismatch},
-		{name: "wrong issuer", mod: func(r *entratest.Response) {
-			r.Issuer = "https://sts.windows.net/00000000-0000-0000-0000-000000000000/"
-		}, want: entrasaml.ErrIssuerMismatch},
-		{name: "expired conditions", mod: func(r *entratest.Response) {
-			r.IssueInstant = tNow.Add(-2 * time.Hour)
-			r.SubjectNotOnOrAfter = tNow.Add(time.Hour)
-			r.NotOnOrAfter = tNow.Add(-4 * time.Minute)
-		}, want: entrasaml.ErrExpired},
-		{name: "conditions expired within skew", mod: func(r *entratest.Response) { r.NotOnOrAfter = tNow.Add(-2 * time.Minute) }},
-		{name: "subject confirmation expired", mod: func(r *entratest.Response) {
-			r.IssueInstant = tNow.Add(-20 * time.Minute)
-			r.SubjectNotOnOrAfter = tNow.Add(-4 * time.Minute)
-		}, want: entrasaml.ErrExpired},
-		{name: "expired at exactly now+skew", mod: func(r *entratest.Response) { r.SubjectNotOnOrAfter = tNow.Add(-3 * time.Minute) }, want: entrasaml.ErrExpired},
-		{name: "session not on or after passed", mod: func(r *entratest.Response) { r.SessionNotOnOrAfter = tNow.Add(-time.Second) }, want: entrasaml.ErrExpired},
-		{name: "not yet valid", mod: func(r *entratest.Response) { r.NotBefore = tNow.Add(4 * time.Minute) }, want: entrasaml.ErrNotYetValid},
-		{name: "not before within skew", mod: func(r *entratest.Response) { r.IssueInstant = tNow.Add(2 * time.Minute) }},
-		{name: "custom skew", mod: func(r *entratest.Response) { r.NotBefore = tNow.Add(4 * time.Minute) },
-			cfg: func(c *entrasaml.Config) { c.ClockSkew = 5 * time.Minute }},
-		{name: "foreign key", mod: func(r *entratest.Response) { r.Key = foreign }, want: entrasaml.ErrUnknownSigner},
-		{name: "foreign key on response", mod: func(r *entratest.Response) { r.Key = foreign; r.Sign = entratest.SignResponse }, want: entrasaml.ErrUnknownSigner},
-		{name: "unsigned", mod: func(r *entratest.Response) { r.Sign = entratest.SignNone }, want: entrasaml.ErrInvalidSignature},
+		{"no entity id", entrasaml.Config{BaseURL: fxBaseURL, Metadata: md}, entrasaml.ErrConfig},
+		{"no base url", entrasaml.Config{EntityID: fxEntityID, Metadata: md}, entrasaml.ErrConfig},
+		{"relative base url", entrasaml.Config{EntityID: fxEntityID, BaseURL: "/app", Metadata: md}, entrasaml.ErrConfig},
+		{"base url with query", entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL + "?x=1", Metadata: md}, entrasaml.ErrConfig},
+		{"no metadata", entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL}, entrasaml.ErrConfig},
+		{"negative skew", entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: md, ClockSkew: -1}, entrasaml.ErrConfig},
+		{"bad nameid format", entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: md,
+			AuthnOptions: entrasaml.AuthnOptions{NameIDFormat: "urn:oasis:names:tc:SAML:2.0:nameid-format:kerberos"}}, entrasaml.ErrConfig},
+		{"bad metadata", entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: []byte("<html></html>")}, entrasaml.ErrMetadata},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := goodResponse()
-			if tt.mod != nil {
-				tt.mod(&r)
-			}
-			resp, err := idp.Response(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids := tt.requestIDs
-			if ids == nil {
-				ids = []string{tReqID}
-			}
-			s, err := newTestSP(t, idp, tt.cfg).Verify(context.Background(), resp, ids...)
-			if tt.want == nil {
-				if err != nil || s == nil {
-					t.Fatalf("refused a valid response: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, tt.want) || s != nil {
-				t.Fatalf("got %v, want %v", err, tt.want)
-			}
-			assertOneSentinel(t, err)
-		})
-	}
-}
-
-func TestVerifySPNAudience(t *testing.T) {
-	t.Parallel()
-	idp, _ := sharedIdP(t)
-	const appID = "0d8e1f2a-6b3c-4d5e-8f9a-1b2c3d4e5f60" // a non-URI Identifier
-	r := goodResponse()
-	r.Audience = "spn:" + appID
-	resp, _ := idp.Response(r)
-	sp := newTestSP(t, idp, func(c *entrasaml.Config) { c.EntityID = appID })
-	if _, err := sp.Verify(context.Background(), resp, tReqID); err != nil {
-		t.Errorf("spn: audience for a non-URI Identifier: %v", err)
-	}
-}
-
-func TestVerifyReplay(t *testing.T) {
-	t.Parallel()
-	idp, _ := sharedIdP(t)
-	sp := newTestSP(t, idp, nil)
-	resp, _ := idp.Response(goodResponse())
-	if _, err := sp.Verify(context.Background(), resp, tReqID); err != nil {
-		t.Fatal(err)
-	}
-	for _, mode := range []string{"same", "reencoded"} {
-		again := resp
-		if mode == "reencoded" {
-			again = strings.TrimRight(resp, "=") + strings.Repeat("=", len(resp)-len(strings.TrimRight(resp, "=")))
-		}
-		if _, err := sp.Verify(context.Background(), again, tReqID); !errors.Is(err, entrasaml.ErrReplay) {
-			t.Errorf("%s: second use: got %v, want ErrReplay", mode, err)
-		}
-	}
-	// A failing response does not poison the cache for a later valid one.
-	r := goodResponse()
-	r.AssertionID = "_replay-probe"
-	bad := r
-	bad.Audience = "https://other.example"
-	b, _ := idp.Response(bad)
-	g, _ := idp.Response(r)
-	if _, err := sp.Verify(context.Background(), b, tReqID); !errors.Is(err, entrasaml.ErrAudienceMismatch) {
-		t.Fatal(err)
-	}
-	if _, err := sp.Verify(context.Background(), g, tReqID); err != nil {
-		t.Errorf("valid response after a refused one with its ID: %v", err)
-	}
-}
-
-// failingStore fails every call, like a Redis that is down.
-type failingStore struct{ forgetfulStore }
-
-func (failingStore) SetIfAbsent(context.Context, string, []byte, time.Duration) (bool, error) {
-	return false, errors.New("connection refused")
-}
-
-func TestVerifyStoreDownFailsClosed(t *testing.T) {
-	t.Parallel()
-	idp, _ := sharedIdP(t)
-	sp := newTestSP(t, idp, func(c *entrasaml.Config) { c.Store = failingStore{} })
-	resp, _ := idp.Response(goodResponse())
-	if s, err := sp.Verify(context.Background(), resp, tReqID); !errors.Is(err, entrasaml.ErrStore) || s != nil {
-		t.Errorf("got %v, want ErrStore", err)
-	}
-}
-
-func TestVerifyStatusError(t *testing.T) {
-	t.Parallel()
-	sp := fixtureSP(t, nil)
-	_, err := sp.Verify(context.Background(), fixtureB64(t, "response-error.xml"), fxRequestID)
-	var se *entrasaml.StatusError
-	if !errors.As(err, &se) {
-		t.Fatalf("got %v, want *StatusError", err)
-	}
-	if se.Code != "AADSTS50105" || len(se.Codes) != 2 || se.Codes[0] != "urn:oasis:names:tc:SAML:2.0:status:Requester" ||
-		!strings.Contains(se.Hint(), "assign") {
-		t.Errorf("got %+v, hint %q", se, se.Hint())
-	}
-	for _, s := range allSentinels {
-		if errors.Is(err, s) {
-			t.Errorf("StatusError matches %v", s)
-		}
-	}
-
-	idp, _ := sharedIdP(t)
-	resp, _ := idp.ErrorResponse(tACS, tReqID, entratest.StatusResponder, "", "AADSTS53003: Access has been blocked by Conditional Access policies.")
-	_, err = newTestSP(t, idp, nil).Verify(context.Background(), resp, tReqID)
-	if !errors.As(err, &se) || se.Code != "AADSTS53003" {
-		t.Errorf("got %v", err)
-	}
-}
-
-// TestVerifyXMLSec1Fixtures checks responses signed by xmlsec1, independent
-// of goxmldsig and of our test IdP.
-func TestVerifyXMLSec1Fixtures(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		file   string
-		cfg    func(*entrasaml.Config)
-		want   error
-		groups int
-	}{
-		{file: "response-assertion-signed.xml", groups: 3},
-		{file: "response-signed.xml", groups: 3},
-		{file: "response-both-signed.xml", groups: 3},
-		{file: "response-150-groups.xml", groups: 150},
-		{file: "response-sha1.xml", cfg: func(c *entrasaml.Config) { c.AllowSHA1 = true }, groups: 3},
-		{file: "response-sha1.xml", want: entrasaml.ErrInvalidSignature},
-		{file: "response-foreign-key.xml", want: entrasaml.ErrUnknownSigner},
-		{file: "response-unsolicited.xml", want: entrasaml.ErrUnsolicited},
-		{file: "response-unsolicited.xml", cfg: func(c *entrasaml.Config) { c.AllowIdPInitiated = true }, groups: 3},
-	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			t.Parallel()
-			sp := fixtureSP(t, tt.cfg)
-			s, err := sp.Verify(context.Background(), fixtureB64(t, tt.file), fxRequestID)
-			if tt.want != nil {
-				if !errors.Is(err, tt.want) {
-					t.Fatalf("got %v, want %v", err, tt.want)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.NameID != "adele.vance@contoso.example" || s.ObjectID != "5d0c3c8e-8f2b-4d9a-9e43-2b7f1c6a9d10" ||
-				s.TenantID != fxTenant || len(s.Groups) != tt.groups || !reflect.DeepEqual(s.Roles, []string{"Admin", "Reader"}) ||
-				s.SessionIndex != "_3e6a9c2f-7b1d-4f5e-a8c0-9d2b4e6f1a35" {
-				t.Errorf("session %+v", s)
+			tt.cfg.Now = func() time.Time { return fxNow }
+			if _, err := entrasaml.New(context.Background(), tt.cfg); !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
 			}
 		})
 	}
-	// The tenant-level metadata lacks the app's signing certificate: the
-	// error says so.
-	sp := fixtureSP(t, func(c *entrasaml.Config) { c.Metadata = readTestdata(t, "entra-metadata-tenant.xml") })
-	_, err := sp.Verify(context.Background(), fixtureB64(t, "response-assertion-signed.xml"), fxRequestID)
-	if !errors.Is(err, entrasaml.ErrUnknownSigner) || !strings.Contains(err.Error(), "appid") {
-		t.Errorf("tenant-level metadata: got %v", err)
+}
+
+func TestNewExpiredMetadataAtConfigNow(t *testing.T) {
+	t.Parallel()
+	cfg := entrasaml.Config{EntityID: fxEntityID, BaseURL: fxBaseURL, Metadata: readTestdata(t, "entra-metadata.xml")}
+	cfg.Now = func() time.Time { return time.Date(2046, 1, 1, 0, 0, 0, 0, time.UTC) }
+	if _, err := entrasaml.New(context.Background(), cfg); !errors.Is(err, entrasaml.ErrMetadata) {
+		t.Errorf("certificates expired at Config.Now: got %v, want ErrMetadata", err)
 	}
 }

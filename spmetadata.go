@@ -3,7 +3,6 @@ package entrasaml
 import (
 	"bytes"
 	"encoding/base64"
-	"net/http"
 )
 
 // SPMetadata returns the SP's own SAML metadata (not the IdP's: that is
@@ -44,14 +43,4 @@ func (sp *SP) SPMetadata() []byte {
 	xmlEscape(&b, sp.acsURL)
 	b.WriteString(`" index="0" isDefault="true"/>` + "\n  </md:SPSSODescriptor>\n</md:EntityDescriptor>\n")
 	return b.Bytes()
-}
-
-func (sp *SP) serveMetadata(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET")
-		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the metadata URL", r.Method))
-		return
-	}
-	w.Header().Set("Content-Type", "application/samlmetadata+xml")
-	w.Write(sp.SPMetadata())
 }

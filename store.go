@@ -8,7 +8,10 @@ import (
 
 // Store is what the SP remembers between requests: today the replay cache of
 // accepted assertion IDs; server-side sessions and pending requests build on
-// it. Keys are short ASCII strings chosen by the SP (already namespaced per
+// it. SetIfAbsent is also what keeps the per-user session
+// index that the IdP's logout reads correct under concurrent sign-ins (each
+// sign-in claims a slot key of its own), so a Store needs no other atomic
+// operation. Keys are short ASCII strings chosen by the SP (already namespaced per
 // SP); values are opaque bytes. Every call carries a context (a store that
 // talks to a server must honour its deadline) and every write an expiry,
 // after which the entry must no longer be returned.

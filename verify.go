@@ -21,7 +21,9 @@ import (
 // It fails closed, in this order:
 //   - input: at most Config.MaxResponseSize bytes, strict base64, one
 //     well-formed XML document with no DTD or entity declarations, no
-//     trailing content and bounded depth (ErrMalformed);
+//     trailing content, bounded depth and at most 30,000 elements, 16,384
+//     attributes (64 on one element), 12,288 namespace declarations, 4,096
+//     IDs and 1,024 comments (ErrMalformed, the reason naming the limit);
 //   - status: a non-Success status is a [*StatusError];
 //   - structure: exactly one Assertion or (token encryption) exactly one
 //     EncryptedAssertion, a direct child of the Response; Signatures
@@ -44,8 +46,9 @@ import (
 //   - protocol, reading only what a verified signature covers: Version
 //     2.0, Issuers (ErrIssuerMismatch), Destination and Recipient
 //     (ErrDestinationMismatch), InResponseTo (ErrRequestIDMismatch,
-//     ErrUnsolicited), NotBefore/NotOnOrAfter with Config.ClockSkew
-//     (ErrNotYetValid, ErrExpired), Audience (ErrAudienceMismatch);
+//     ErrUnsolicited), NotBefore/NotOnOrAfter and the IssueInstants with
+//     Config.ClockSkew (ErrNotYetValid, ErrExpired), Audience
+//     (ErrAudienceMismatch);
 //   - replay: the assertion ID is recorded in Config.Store until it would
 //     expire; a second use is ErrReplay, a Store failure ErrStore.
 //
@@ -116,46 +119,57 @@ func (sp *SP) verify(st *idpState, samlResponse string, requestIDs []string, now
 		return nil, zero, err
 	}
 
-	// Verify every signature present; read only from verified copies.
-	resp, assertion := root, doc.assertion
-	if doc.encrypted != nil {
-		// Token encryption (decrypt.go): the Response signature is verified
-		// before decryption, the decrypted Assertion's own one after it.
-		if resp, assertion, err = sp.openEncrypted(st, root, doc, now); err != nil {
+	// One way, each step reading only what the one before verified: the
+	// Response signature, decryption, the decrypted document's scan, the
+	// Assertion signature; then the claims.
+	if doc.encrypted == nil && doc.respSig == nil && doc.assertionSig == nil {
+		return nil, zero, newErr(ErrInvalidSignature, "neither the Response nor the Assertion is signed")
+	}
+	if doc.encrypted != nil && len(sp.decryptKeys) == 0 {
+		return nil, zero, newErr(ErrDecryption, "the assertion is encrypted (the Entra application has token encryption on) "+
+			"but Config.DecryptionKeys is empty: configure the key whose certificate is uploaded in Entra")
+	}
+	signed, encrypted := doc.respSig != nil, doc.encrypted != nil
+	resp, assertion, aSig := root, doc.assertion, doc.assertionSig
+	if encrypted {
+		assertion = doc.encrypted
+	}
+	if signed {
+		if resp, err = sp.verifySignature(st, root, doc.respSig, now); err != nil {
 			return nil, zero, err
 		}
-	} else {
-		if doc.respSig == nil && doc.assertionSig == nil {
-			return nil, zero, newErr(ErrInvalidSignature, "neither the Response nor the Assertion is signed")
+		if assertion, err = signedContent(resp, encrypted); err != nil {
+			return nil, zero, err
 		}
-		if doc.respSig != nil {
-			if resp, err = sp.verifySignature(st, root, doc.respSig, now); err != nil {
-				return nil, zero, err
-			}
-			as := children(resp, nsAssertion, "Assertion")
-			if len(as) != 1 {
-				return nil, zero, newErr(ErrInvalidSignature, "the signed Response does not hold exactly one Assertion")
-			}
-			assertion = as[0]
+	}
+	if encrypted {
+		// Token encryption (decrypt.go), after the Response signature:
+		// the EncryptedAssertion becomes the Assertion it holds.
+		if assertion, err = sp.decryptAssertion(resp, assertion, signed); err != nil {
+			return nil, zero, err
 		}
-		if doc.assertionSig != nil {
-			if assertion, err = sp.verifySignature(st, doc.assertion, doc.assertionSig, now); err != nil {
-				return nil, zero, err
-			}
+		// The decrypted Assertion obeys every rule a plain one does.
+		dec, err := scanDecrypted(resp, assertion)
+		if err != nil {
+			return nil, zero, err
+		}
+		if dec.assertionSig == nil && !signed {
+			return nil, zero, newErr(ErrInvalidSignature, "neither the Response nor the decrypted Assertion is signed")
+		}
+		aSig = dec.assertionSig
+	}
+	if aSig != nil {
+		// scan put the signature directly on the Assertion it signs.
+		if assertion, err = sp.verifySignature(st, aSig.Parent(), aSig, now); err != nil {
+			return nil, zero, err
 		}
 	}
 
-	respIRT, err := sp.checkResponse(resp, st.md.EntityID, doc.respSig != nil)
+	respIRT, err := sp.checkResponse(resp, st.md.EntityID, doc.respSig != nil, now)
 	if err != nil {
 		return nil, zero, err
 	}
-	if doc.respSig == nil {
-		// Unsigned, the envelope's InResponseTo proves nothing: it must
-		// not turn a signed unsolicited assertion into a solicited one.
-		// The signed SubjectConfirmationData's InResponseTo decides.
-		respIRT = ""
-	}
-	return sp.checkAssertion(assertion, st.md.EntityID, respIRT, requestIDs, now)
+	return sp.checkAssertion(assertion, st.md.EntityID, respIRT, doc.respSig != nil, requestIDs, now)
 }
 
 // checkStatus returns a *StatusError for any status but Success.
@@ -206,7 +220,7 @@ type docFacts struct {
 func scan(root *etree.Element) (*docFacts, error) {
 	var (
 		assertions, encrypted, sigs []*etree.Element
-		ids                         []string
+		ids                         = make(map[string]struct{}) // at most 4,096 (samlxml.Parse)
 	)
 	var walk func(el *etree.Element) error
 	walk = func(el *etree.Element) error {
@@ -217,12 +231,10 @@ func scan(root *etree.Element) (*docFacts, error) {
 			if a.Space != "" {
 				return newErr(ErrInvalidSignature, "an ID attribute is namespace-qualified")
 			}
-			for _, seen := range ids {
-				if seen == a.Value {
-					return newErr(ErrInvalidSignature, "duplicate ID in the document")
-				}
+			if _, seen := ids[a.Value]; seen {
+				return newErr(ErrInvalidSignature, "duplicate ID in the document")
 			}
-			ids = append(ids, a.Value)
+			ids[a.Value] = struct{}{}
 		}
 		switch el.Tag {
 		case "Assertion":
@@ -252,7 +264,7 @@ func scan(root *etree.Element) (*docFacts, error) {
 	}
 
 	if len(encrypted) > 0 {
-		return scanEncrypted(root, encrypted, assertions, sigs) // token encryption: decrypt.go
+		return scanEncrypted(root, encrypted, assertions, sigs)
 	}
 	switch {
 	case len(assertions) == 0:
@@ -281,9 +293,68 @@ func scan(root *etree.Element) (*docFacts, error) {
 	return f, nil
 }
 
+// scanEncrypted finishes scan for a document holding EncryptedAssertions:
+// exactly one, a direct child of the Response, and no plain Assertion; a
+// Signature only directly on the Response.
+func scanEncrypted(root *etree.Element, encrypted, assertions, sigs []*etree.Element) (*docFacts, error) {
+	switch {
+	case len(assertions) > 0:
+		return nil, newErr(ErrInvalidSignature, "the document holds both an EncryptedAssertion and an Assertion (signature wrapping?)")
+	case len(encrypted) > 1:
+		return nil, newErr(ErrInvalidSignature, "the document holds %d EncryptedAssertions (signature wrapping?)", len(encrypted))
+	case encrypted[0].Parent() != root:
+		return nil, newErr(ErrInvalidSignature, "the EncryptedAssertion is not a direct child of the Response (signature wrapping?)")
+	}
+	f := &docFacts{encrypted: encrypted[0]}
+	for _, s := range sigs {
+		if s.Parent() != root {
+			return nil, newErr(ErrInvalidSignature, "a Signature outside the Response (signature wrapping?)")
+		}
+		if f.respSig != nil {
+			return nil, newErr(ErrInvalidSignature, "more than one Signature on one element")
+		}
+		f.respSig = s
+	}
+	return f, nil
+}
+
+// signedContent returns the one Assertion (or, when encrypted, the one
+// EncryptedAssertion) of a verified Response.
+func signedContent(resp *etree.Element, encrypted bool) (*etree.Element, error) {
+	if encrypted {
+		encs := children(resp, nsAssertion, "EncryptedAssertion")
+		if len(encs) != 1 || len(children(resp, nsAssertion, "Assertion")) != 0 {
+			return nil, newErr(ErrInvalidSignature, "the signed Response does not hold exactly one EncryptedAssertion")
+		}
+		return encs[0], nil
+	}
+	as := children(resp, nsAssertion, "Assertion")
+	if len(as) != 1 {
+		return nil, newErr(ErrInvalidSignature, "the signed Response does not hold exactly one Assertion")
+	}
+	return as[0], nil
+}
+
+// scanDecrypted applies scan's rules to a Response whose EncryptedAssertion
+// was replaced by the decrypted Assertion a.
+func scanDecrypted(resp, a *etree.Element) (*docFacts, error) {
+	doc, err := scan(resp)
+	if err != nil {
+		return nil, err
+	}
+	if doc.assertion != a || doc.respSig != nil {
+		return nil, newErr(ErrInvalidSignature, "unexpected layout after decryption")
+	}
+	return doc, nil
+}
+
 // checkResponse checks the Response envelope (verified when signed) and
-// returns its InResponseTo.
-func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool) (string, error) {
+// returns its InResponseTo. An IssueInstant further in the future than the
+// clock skew is refused, signed or not.
+func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool, now time.Time) (string, error) {
+	if _, err := sp.checkIssueInstant(resp, "Response", now); err != nil {
+		return "", err
+	}
 	dest, ok := attr(resp, "Destination")
 	switch {
 	case !ok && signed:
@@ -301,12 +372,4 @@ func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool) (st
 		}
 	}
 	return attrValue(resp, "InResponseTo"), nil
-}
-
-// quote formats a value for an error Reason: quoted, escaped, truncated.
-func quote(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "…"
-	}
-	return fmt.Sprintf("%q", s)
 }

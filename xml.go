@@ -1,7 +1,10 @@
 package entrasaml
 
 import (
+	"bytes"
+	"encoding/xml"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -22,6 +25,12 @@ const (
 
 	statusSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success"
 	cmBearer      = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+
+	// Digest algorithms, for signatures (DigestMethod) and for RSA-OAEP.
+	algSHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
+	algSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+	algSHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
+	algSHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
 )
 
 // parseXML parses one XML document strictly (samlxml.Parse: no DTD or
@@ -71,3 +80,12 @@ func trimmedText(el *etree.Element) (string, bool) { return samlxml.TrimmedText(
 
 // parseTime parses an xs:dateTime as SAML uses it (UTC, optional fraction).
 func parseTime(s string) (time.Time, bool) { return samlxml.ParseTime(s) }
+
+// xmlEscape writes s to w escaped for XML text and attribute values.
+func xmlEscape(w *bytes.Buffer, s string) {
+	if !strings.ContainsAny(s, `<>&"'`+"\t\n\r") {
+		w.WriteString(s)
+		return
+	}
+	xml.EscapeText(w, []byte(s)) // writes to a bytes.Buffer never fail
+}

@@ -130,10 +130,11 @@ func TestPeers(t *testing.T) {
 			checkParseMetadata(t, lib, f, w.metadata)
 		}
 	}
-	for _, lib := range []string{libEntrasaml, libCrewjam} {
-		s := w.sessionCheck(t, lib)
-		if !s.run() {
-			t.Fatalf("%s: the signed-in request was refused", lib)
+	for _, name := range sessionInputs {
+		for _, lib := range sessionLibs(name) {
+			if s := w.sessionCheck(t, lib, name); !s.run() {
+				t.Fatalf("%s, %s: the signed-in request was refused", lib, name)
+			}
 		}
 	}
 }

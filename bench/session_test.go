@@ -32,13 +32,27 @@ func (s *sessionCase) run() bool {
 	return *s.ok
 }
 
-// sessionCheck signs the user in with lib, as its ACS would, and returns the
-// session check of a later request. It fails tb unless the request is let
-// through with the right user and the same request with a tampered cookie
-// is not.
-func (w *world) sessionCheck(tb testing.TB, lib string) *sessionCase {
+// sessionInputs are the users whose session check is measured: the usual
+// claims, and the same with 150 groups.
+var sessionInputs = []string{inPlain, inGroups150}
+
+// sessionLibs returns the libraries that can keep the session of the named
+// input: crewjam's default session is a JWT cookie of the claims, and it
+// refuses one of 150 groups (10 KB; browsers keep at most 4 KB).
+func sessionLibs(name string) []string {
+	if name == inGroups150 {
+		return []string{libEntrasaml}
+	}
+	return []string{libEntrasaml, libCrewjam}
+}
+
+// sessionCheck signs the user of the named input in with lib, as its ACS
+// would, and returns the session check of a later request. It fails tb
+// unless the request is let through with the right user and the same
+// request with a tampered cookie is not.
+func (w *world) sessionCheck(tb testing.TB, lib, name string) *sessionCase {
 	tb.Helper()
-	in, err := w.makeInput(inPlain, "") // IdP-initiated: no pending-request cookie needed
+	in, err := w.makeInput(name, "") // IdP-initiated: no pending-request cookie needed
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -43,8 +43,27 @@
 // redirect-binding AuthnRequest at [IdP.SignOnURL] by signing in the
 // [Server.User] at once and returning Entra's auto-submitting form, the way
 // a browser would see it. Close it when done. For a sign-on endpoint of your
-// own (an account picker, say), read the request with [ParseAuthnRequest]
-// and answer it with [IdP.Response] of [AuthnRequest.Response].
+// own, read the request with [ParseAuthnRequest] and answer it with
+// [IdP.Response] of [AuthnRequest.Response].
+//
+// # A development IdP
+//
+// A [Server] with a [Picker] shows a "Pick an account" page and signs the
+// picked [Account] in: run it beside an app to try "Sign in with
+// Microsoft" in a browser without an Entra tenant. [NewUnstartedServer]
+// lets it listen where you choose, and [CrossSiteURL] names it on another
+// site than the app, so the browser's POST to the ACS is cross-site as
+// with Entra:
+//
+//	idp, err := entratest.NewUnstartedServer(entratest.Options{})
+//	idp.URL, err = entratest.CrossSiteURL(appURL, idp.Listener.Addr())
+//	idp.Start()
+//	defer idp.Close()
+//	err = idp.SetPicker(&entratest.Picker{Accounts: []entratest.Account{{Key: "adele", User: adele}}})
+//	idp.SetLogoutURL(sp.LogoutURL()) // as registered in Entra
+//	// configure the app's SP with idp.Metadata()
+//
+// Development only: anyone who can reach it signs in as any account.
 //
 // # Fidelity and limits
 //

@@ -2,12 +2,15 @@ package entratest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
 )
 
@@ -87,4 +90,46 @@ func ExampleNewServer() {
 	// Output:
 	// true application/xml; charset=utf-8
 	// true
+}
+
+// A development IdP for trying an app in a browser: a "Pick an account"
+// page, served on another site than the app, as Entra is.
+func ExampleServer_SetPicker() {
+	const appURL = "http://127.0.0.1:8080"
+	idp, err := entratest.NewUnstartedServer(entratest.Options{})
+	if err != nil {
+		panic(err)
+	}
+	if idp.URL, err = entratest.CrossSiteURL(appURL, idp.Listener.Addr()); err != nil {
+		panic(err)
+	}
+	idp.Start()
+	defer idp.Close()
+	err = idp.SetPicker(&entratest.Picker{TenantName: "Contoso", Accounts: []entratest.Account{
+		{Key: "adele", Note: "role Admin", User: entratest.User{ObjectID: "6e7b768e-07e2-4810-8459-485f84f8f204",
+			UPN: "AdeleV@contoso.example", DisplayName: "Adele Vance", Roles: []string{"Admin"}}},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	idp.SetLogoutURL(appURL + "/saml/logout") // as registered in Entra
+
+	// The app's SP trusts idp.Metadata(); its sign-in redirects the browser
+	// to the picker.
+	sp, err := entrasaml.New(context.Background(), entrasaml.Config{EntityID: appURL + "/saml/metadata", BaseURL: appURL, Metadata: idp.Metadata()})
+	if err != nil {
+		panic(err)
+	}
+	u, _, err := sp.AuthnRequestURL("")
+	if err != nil {
+		panic(err)
+	}
+	res, err := idp.Client().Get(u.String())
+	if err != nil {
+		panic(err)
+	}
+	defer res.Body.Close()
+	page, _ := io.ReadAll(res.Body)
+	fmt.Println(u.Hostname(), strings.Contains(string(page), "Pick an account"), strings.Contains(string(page), `value="adele"`))
+	// Output: localhost true true
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -42,16 +43,30 @@ const (
 // knows no registered Reply URL), a Destination other than SignOnURL
 // (AADSTS75008), or a NameIDPolicy Format Entra refuses (AADSTS75016). It
 // does not check Issuer and ACS URL against a registration, and always
-// sends the default NameID (the user's UPN in emailAddress format). Logout
-// requests are not supported. An unknown tenant in the path gets 404.
+// sends the default NameID (the user's UPN in emailAddress format). A
+// LogoutRequest sent to the sign-on endpoint (redirect binding) is
+// answered at the Logout URL set with [Server.SetLogoutURL]. An unknown
+// tenant in the path gets 404.
+//
+// With [Server.SetPicker] the sign-on endpoint shows a "Pick an account"
+// page instead of signing the current user in at once: a development IdP
+// for trying an app in a browser. [NewUnstartedServer] serves it on a
+// listener and URL of your choice (see [CrossSiteURL]).
 //
 // A Server is safe for concurrent use.
 type Server struct {
 	*IdP
 
 	// URL is the base URL of the server, of the form http://ipaddr:port
-	// with no trailing slash. It is also the IdP's LoginURL.
+	// with no trailing slash. It is also the IdP's LoginURL. On a server
+	// from [NewUnstartedServer] it may be set before Start, to reach the
+	// server by another name than its listener's address.
 	URL string
+
+	// Listener is the server's listener: on a server from
+	// [NewUnstartedServer] it may be replaced before Start (the default
+	// one, on a free loopback port, is then closed).
+	Listener net.Listener
 
 	ts   *httptest.Server
 	page *template.Template
@@ -59,6 +74,7 @@ type Server struct {
 	mu        sync.Mutex
 	user      User
 	logoutURL string
+	picker    *Picker
 }
 
 // SetLogoutURL sets the service provider's Logout URL, as registered in
@@ -92,6 +108,19 @@ func NewServer() *Server {
 // "AdeleV@<first 8 characters of the tenant id>.onmicrosoft.com", random
 // object id, one random group); change it with SetUser.
 func NewServerWith(opts Options) (*Server, error) {
+	s, err := NewUnstartedServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	s.Start()
+	return s, nil
+}
+
+// NewUnstartedServer returns a Server for an IdP configured by opts, as
+// [NewServerWith] does, but does not start it, like
+// httptest.NewUnstartedServer: change its Listener or URL, then call
+// Start. The caller should call Close when finished.
+func NewUnstartedServer(opts Options) (*Server, error) {
 	opts.LoginURL = ""
 	idp, err := New(opts)
 	if err != nil {
@@ -102,10 +131,30 @@ func NewServerWith(opts Options) (*Server, error) {
 		page: template.Must(template.New("page").Parse(pageTemplate)),
 		user: demoUser(idp.TenantID()),
 	}
-	s.ts = httptest.NewServer(s.handler())
-	s.URL = s.ts.URL
-	idp.SetLoginURL(s.URL)
+	s.ts = httptest.NewUnstartedServer(s.handler())
+	s.Listener = s.ts.Listener
 	return s, nil
+}
+
+// Start starts a server from [NewUnstartedServer] on its Listener. Its
+// URL (and the IdP's LoginURL) is the URL set before, or else
+// "http://" and the listener's address. Start panics if the server is
+// already started or URL is not an http(s) origin.
+func (s *Server) Start() {
+	if s.Listener != s.ts.Listener {
+		s.ts.Listener.Close()
+		s.ts.Listener = s.Listener
+	}
+	s.ts.Start()
+	if s.URL == "" {
+		s.URL = s.ts.URL
+	}
+	u, err := cleanLoginURL(s.URL)
+	if err != nil {
+		panic("entratest: Server.URL: " + err.Error())
+	}
+	s.URL = u
+	s.SetLoginURL(s.URL)
 }
 
 // Close shuts down the server and blocks until all outstanding requests on
@@ -131,6 +180,14 @@ func (s *Server) User() User {
 
 func (s *Server) handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		if r.URL.Path == "/" && r.Method == http.MethodGet {
+			s.serveIndex(w)
+			return
+		}
 		tenant, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		rest = strings.ToLower(rest)
 		if rest != "saml2" && rest != "federationmetadata/2007-06/federationmetadata.xml" {
@@ -160,7 +217,10 @@ func (s *Server) serveSignOn(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 2*maxEncodedRequest)
-		req, err = readAuthnRequest(r.PostFormValue("SAMLRequest"), r.PostFormValue("RelayState"), false)
+		// The picker's form posts the request back as it came, with the
+		// picked account and the binding it came with.
+		inflate := r.PostFormValue("binding") == "redirect"
+		req, err = readAuthnRequest(r.PostFormValue("SAMLRequest"), r.PostFormValue("RelayState"), inflate)
 	} else {
 		if lr, lerr := ParseLogoutRequest(r.URL.Query()); lerr == nil {
 			s.serveLogoutRequest(w, r, lr)
@@ -176,24 +236,36 @@ func (s *Server) serveSignOn(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusBadRequest, fmt.Sprintf("AADSTS75008: The request destination '%s' does not match the SAML endpoint '%s'.", req.Destination, s.SignOnURL()))
 		return
 	}
-	resp, err := s.Response(req.Response(s.User()))
+	resp := req.Response(s.User())
+	if p := s.currentPicker(); p != nil {
+		a := s.pickedAccount(w, r, p, req)
+		if a == nil {
+			return // the picker page, or an error page
+		}
+		resp.User, resp.Attributes = a.User, a.Attributes
+	}
+	samlResponse, err := s.Response(resp)
 	if err != nil {
 		s.errorPage(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = s.page.ExecuteTemplate(w, "post", struct{ ACS, SAMLResponse, RelayState string }{req.ACSURL, resp, req.RelayState})
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src '"+submitScriptHash+"'; frame-ancestors 'none'")
+	_ = s.page.ExecuteTemplate(w, "post", struct{ ACS, SAMLResponse, RelayState string }{req.ACSURL, samlResponse, req.RelayState})
 }
 
 // serveLogoutRequest signs the user out, as Entra does, and answers at the
 // SP's Logout URL.
 func (s *Server) serveLogoutRequest(w http.ResponseWriter, r *http.Request, lr *LogoutRequest) {
+	if lr.Destination != "" && lr.Destination != s.SignOnURL() {
+		s.errorPage(w, http.StatusBadRequest, fmt.Sprintf("AADSTS75008: The request destination '%s' does not match the SAML endpoint '%s'.", lr.Destination, s.SignOnURL()))
+		return
+	}
 	s.mu.Lock()
 	dest := s.logoutURL
 	s.mu.Unlock()
 	if dest == "" {
-		s.errorPage(w, http.StatusOK, "You signed out of your account.")
+		s.htmlPage(w, http.StatusOK, "signedout", s.pageData(""))
 		return
 	}
 	u, err := s.LogoutResponseURL(dest, lr.ID, lr.RelayState, true)
@@ -205,9 +277,7 @@ func (s *Server) serveLogoutRequest(w http.ResponseWriter, r *http.Request, lr *
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(code)
-	_ = s.page.ExecuteTemplate(w, "error", msg)
+	s.htmlPage(w, code, "error", s.pageData(msg))
 }
 
 // decodeRequest undoes base64 and, for the redirect binding, DEFLATE.
@@ -243,7 +313,7 @@ func parseAuthnRequest(raw []byte) (*AuthnRequest, string) {
 	}
 	root := doc.Root()
 	if root == nil || root.Tag != "AuthnRequest" || root.NamespaceURI() != nsProtocol {
-		return nil, "AADSTS750036: Unable to parse the SAML request: expected a samlp:AuthnRequest (entratest does not support logout)."
+		return nil, "AADSTS750036: Unable to parse the SAML request: expected a samlp:AuthnRequest (entratest reads a LogoutRequest only in the redirect binding)."
 	}
 	req := &AuthnRequest{
 		ID:          root.SelectAttrValue("ID", ""),
@@ -306,21 +376,3 @@ func cloneUser(u User) User {
 	u.AuthMethods = slices.Clone(u.AuthMethods)
 	return u
 }
-
-const pageTemplate = `{{define "post"}}<!DOCTYPE html>
-<html><head><title>Working...</title></head><body>
-<form method="post" action="{{.ACS}}">
-<input type="hidden" name="SAMLResponse" value="{{.SAMLResponse}}">
-{{- if .RelayState}}
-<input type="hidden" name="RelayState" value="{{.RelayState}}">
-{{- end}}
-<noscript><p>Script is disabled. Click Submit to continue.</p><input type="submit" value="Submit"></noscript>
-</form>
-<script>document.forms[0].submit()</script>
-</body></html>
-{{end}}{{define "error"}}<!DOCTYPE html>
-<html><head><title>Sign in to your account</title></head><body>
-<h1>Sorry, but we're having trouble signing you in.</h1>
-<p>{{.}}</p>
-</body></html>
-{{end}}`

@@ -43,3 +43,19 @@ func Example() {
 	})))
 	log.Fatal(http.ListenAndServe(":8080", nil))
 }
+
+// Behind Sentinel (three Sentinels watching a primary and two replicas),
+// with every write acknowledged by a replica before the SP relies on it, so
+// that a failover loses no session and lets no response be accepted twice.
+// With several Addrs and no MasterName, NewUniversalClient makes a Cluster
+// client instead; the Store is used the same way.
+func ExampleNew_sentinel() {
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:                 []string{"10.0.0.7:26379", "10.0.0.8:26379", "10.0.0.9:26379"},
+		MasterName:            "entrasaml",
+		ContextTimeoutEnabled: true,
+		ReadTimeout:           2 * time.Second, // above WaitTimeout
+	})
+	store := redisstore.New(rdb, redisstore.Options{WaitReplicas: 1, WaitTimeout: 500 * time.Millisecond})
+	_ = store // Config.Store, as in the example above
+}

@@ -106,13 +106,14 @@ func newInstances(tb testing.TB, n int, newStore func() entrasaml.Store) []*inst
 }
 
 // redisStores returns a newStore for newInstances: each instance gets its
-// own client (of opts()), all with one prefix.
-func redisStores(tb testing.TB, opts func() *redis.Options, prefix string) func() entrasaml.Store {
-	return func() entrasaml.Store {
-		rdb := redis.NewClient(opts())
-		tb.Cleanup(func() { rdb.Close() })
-		return redisstore.New(rdb, redisstore.Options{Prefix: prefix})
-	}
+// own client (of newClient), all with the same opts.
+func redisStores(tb testing.TB, newClient func(testing.TB) redis.UniversalClient, opts redisstore.Options) func() entrasaml.Store {
+	return func() entrasaml.Store { return redisstore.New(newClient(tb), opts) }
+}
+
+// clientsOf returns a newClient for redisStores: clients of opts().
+func clientsOf(opts func() *redis.Options) func(testing.TB) redis.UniversalClient {
+	return func(tb testing.TB) redis.UniversalClient { return closing(tb, redis.NewClient(opts())) }
 }
 
 // route sends requests for https://app.example to one instance (over
@@ -233,11 +234,15 @@ func (l *logRecorder) count(target error) int {
 	return n
 }
 
-// The scenario of a load balancer in front of two instances sharing Redis.
+// The scenario of a load balancer in front of two instances sharing Redis,
+// on each topology.
 func TestTwoInstances(t *testing.T) {
 	t.Parallel()
-	rdb := testClient(t)
-	ins := newInstances(t, 2, redisStores(t, testOptions, testPrefix(t, rdb)))
+	forEachTopology(t, testTwoInstances)
+}
+
+func testTwoInstances(t *testing.T, newClient func(testing.TB) redis.UniversalClient) {
+	ins := newInstances(t, 2, redisStores(t, newClient, redisstore.Options{Prefix: testPrefix(t, newClient(t))}))
 	a, b := ins[0], ins[1]
 	user := testUser(1)
 
@@ -273,8 +278,9 @@ func TestTwoInstances(t *testing.T) {
 
 	// Signing out on A ends the session on B, for a copied cookie too.
 	stolen := br.copyOf("/")
-	// (With single logout, A then sends the browser to Entra.)
-	if resp, body := br.do(t, a, http.MethodGet, "/saml/logout", nil); resp.StatusCode != http.StatusSeeOther ||
+	// (With single logout, A then sends the browser to Entra.) A POST: a GET
+	// without a browser's Sec-Fetch-Site header gets a confirmation page.
+	if resp, body := br.do(t, a, http.MethodPost, "/saml/logout", nil); resp.StatusCode != http.StatusSeeOther ||
 		!strings.Contains(resp.Header.Get("Location"), "SAMLRequest=") {
 		t.Fatalf("logout on A: %d %s", resp.StatusCode, body)
 	}
@@ -308,10 +314,11 @@ func TestTwoInstancesWithoutSharedStore(t *testing.T) {
 	}
 }
 
-// sessionCookie returns the session cookie resp sets, or nil.
+// sessionCookie returns the session cookie resp sets, or nil (BaseURL is
+// https with no path, so its name has the __Host- prefix).
 func sessionCookie(resp *http.Response) *http.Cookie {
 	for _, c := range resp.Cookies() {
-		if c.Name == "entrasaml_session" && c.MaxAge > 0 && c.Value != "" {
+		if c.Name == "__Host-entrasaml_session" && c.MaxAge > 0 && c.Value != "" {
 			return c
 		}
 	}

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -59,9 +61,9 @@ func signIns(tb testing.TB, in *instance, first, n int) []signIn {
 	return out
 }
 
-// post sends s to in's ACS and returns the status and whether a session
-// cookie came back.
-func post(in *instance, s signIn) (int, bool, error) {
+// post sends s to in's ACS and returns the status and the session cookie
+// that came back, if any.
+func post(in *instance, s signIn) (int, *http.Cookie, error) {
 	req, _ := http.NewRequest(http.MethodPost, appBaseURL+"/saml/acs", strings.NewReader(s.form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for _, c := range s.cookies {
@@ -69,15 +71,16 @@ func post(in *instance, s signIn) (int, bool, error) {
 	}
 	resp, err := in.client.Do(req)
 	if err != nil {
-		return 0, false, err
+		return 0, nil, err
 	}
 	resp.Body.Close()
-	return resp.StatusCode, sessionCookie(resp) != nil, nil
+	return resp.StatusCode, sessionCookie(resp), nil
 }
 
 type outcome struct {
 	status  [2]int
 	session [2]bool
+	cookie  [2]*http.Cookie // the session cookie, if any
 }
 
 // accepted counts the instances that started a session.
@@ -106,7 +109,7 @@ func postBoth(tb testing.TB, ins []*instance, batch []signIn, workers int) []out
 				if err != nil {
 					tb.Errorf("post %d to %s: %v", j.i, ins[j.inst].name, err)
 				}
-				out[j.i].status[j.inst], out[j.i].session[j.inst] = status, sess
+				out[j.i].status[j.inst], out[j.i].session[j.inst], out[j.i].cookie[j.inst] = status, sess != nil, sess
 			}
 		})
 	}
@@ -153,26 +156,26 @@ func tally(outs []outcome) map[int]int {
 // countKeys counts the keys under prefix+pattern.
 func countKeys(tb testing.TB, rdb redis.UniversalClient, pattern string) int {
 	tb.Helper()
-	n := 0
-	iter := rdb.Scan(tb.Context(), 0, pattern, 1000).Iterator()
-	for iter.Next(tb.Context()) {
-		n++
-	}
-	if err := iter.Err(); err != nil {
+	found, err := keys(tb.Context(), rdb, pattern)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return n
+	return len(found)
 }
 
 // 500 valid responses, each posted to both instances at once: exactly one
 // of each pair is accepted, the other is refused as a replay, nothing
-// fails.
+// fails; on each topology.
 func TestLoad(t *testing.T) {
 	t.Parallel()
+	forEachTopology(t, testLoad)
+}
+
+func testLoad(t *testing.T, newClient func(testing.TB) redis.UniversalClient) {
 	const n, workers = 500, 32
-	rdb := testClient(t)
+	rdb := newClient(t)
 	prefix := testPrefix(t, rdb)
-	ins := newInstances(t, 2, redisStores(t, testOptions, prefix))
+	ins := newInstances(t, 2, redisStores(t, newClient, redisstore.Options{Prefix: prefix}))
 
 	start := time.Now()
 	batch := signIns(t, ins[0], 1000, n)
@@ -194,6 +197,28 @@ func TestLoad(t *testing.T) {
 			t.Errorf("%d keys %s in Redis, want %d", got, pattern, n)
 		}
 	}
+	// In a Cluster the keys spread over every master (no hash tag pins
+	// them to one slot).
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		perMaster := map[string]int{}
+		err := cc.ForEachMaster(t.Context(), func(ctx context.Context, node *redis.Client) error {
+			found, err := keys(ctx, node, prefix+"*")
+			mu.Lock()
+			perMaster[node.Options().Addr] = len(found)
+			mu.Unlock()
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for addr, k := range perMaster {
+			if k == 0 {
+				t.Errorf("master %s holds none of the %d keys: %v", addr, 2*n, perMaster)
+			}
+		}
+		t.Logf("keys per master: %v", perMaster)
+	}
 }
 
 // Redis killed in the middle of a run: while it is down every ACS post and
@@ -213,7 +238,7 @@ func TestRedisDown(t *testing.T) {
 			DialTimeout: 200 * time.Millisecond, ReadTimeout: time.Second, WriteTimeout: time.Second,
 			DialerRetries: 2, DialerRetryTimeout: 20 * time.Millisecond, MaxRetries: 1}
 	}
-	ins := newInstances(t, 2, redisStores(t, opts, "entrasaml:"))
+	ins := newInstances(t, 2, redisStores(t, clientsOf(opts), redisstore.Options{}))
 	const workers = 8
 	up := signIns(t, ins[0], 2000, 20)
 	during := signIns(t, ins[0], 3000, 40)
@@ -260,23 +285,27 @@ func TestRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	recovered := time.Now()
-	for i := 0; ; i++ {
-		st, sess, err := post(ins[i%2], after[0])
-		if err != nil {
-			t.Fatal(err)
+	// Each instance's client reconnects on its own (after failed dials
+	// go-redis probes once a second): wait for a sign-in on each.
+	for k, in := range ins {
+		for {
+			st, sess, err := post(in, after[k])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st == http.StatusSeeOther && sess != nil {
+				break
+			}
+			if st != http.StatusServiceUnavailable || time.Since(recovered) > 10*time.Second {
+				t.Fatalf("sign-in on %s %v after Redis returned: %d", in.name, time.Since(recovered), st)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if st == http.StatusSeeOther && sess {
-			break
-		}
-		if st != http.StatusServiceUnavailable || time.Since(recovered) > 10*time.Second {
-			t.Fatalf("sign-in %v after Redis returned: %d", time.Since(recovered), st)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	t.Logf("first sign-in accepted %v after redis-server answered again", time.Since(recovered).Round(time.Millisecond))
-	outs := postBoth(t, ins, after[1:], workers)
-	if got := checkOutcomes(t, "after", outs, http.StatusSeeOther, http.StatusForbidden); got != len(after)-1 {
-		t.Errorf("after recovery: %d sessions, want %d (answers: %v)", got, len(after)-1, tally(outs))
+	t.Logf("a sign-in accepted on each instance %v after redis-server answered again", time.Since(recovered).Round(time.Millisecond))
+	outs := postBoth(t, ins, after[2:], workers)
+	if got := checkOutcomes(t, "after", outs, http.StatusSeeOther, http.StatusForbidden); got != len(after)-2 {
+		t.Errorf("after recovery: %d sessions, want %d (answers: %v)", got, len(after)-2, tally(outs))
 	}
 	// The persisted store still has the session and refuses what was
 	// accepted before.

@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
+	defer stopShared()
 	redisURL = os.Getenv("REDIS_URL")
 	if redisURL == "" {
 		srv, err := startRedis(0, false)
@@ -100,9 +101,9 @@ func testPrefix(tb testing.TB, rdb redis.UniversalClient) string {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Unlink(ctx, iter.Val())
+		found, _ := keys(ctx, rdb, prefix+"*")
+		for _, k := range found {
+			rdb.Unlink(ctx, k)
 		}
 	})
 	return prefix
@@ -111,17 +112,24 @@ func testPrefix(tb testing.TB, rdb redis.UniversalClient) string {
 // redisServer is a redis-server process of the tests' own on a loopback
 // port, which a test may kill and start again on the same port.
 type redisServer struct {
-	port    int
-	dir     string
-	persist bool
-	cmd     *exec.Cmd
-	exited  chan struct{}
+	port     int
+	dir      string
+	persist  bool
+	args     []string // more redis-server arguments
+	sentinel string   // a Sentinel's configuration; "": a plain server
+	cmd      *exec.Cmd
+	exited   chan struct{}
 }
 
-// startRedis starts redis-server on port (0: a free one). With persist,
-// every write is fsynced to an append-only file before it is acknowledged,
-// so a killed server restarts with all it had said yes to.
-func startRedis(port int, persist bool) (*redisServer, error) {
+// startRedis starts redis-server on port (0: a free one) with args added.
+// With persist, every write is fsynced to an append-only file before it is
+// acknowledged, so a killed server restarts with all it had said yes to.
+func startRedis(port int, persist bool, args ...string) (*redisServer, error) {
+	return startServer(&redisServer{port: port, persist: persist, args: args})
+}
+
+// startServer starts s in a new directory, on a free port when s.port is 0.
+func startServer(s *redisServer) (*redisServer, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, err
 	}
@@ -129,7 +137,8 @@ func startRedis(port int, persist bool) (*redisServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &redisServer{port: port, dir: dir, persist: persist}
+	s.dir = dir
+	port := s.port
 	for attempt := 0; ; attempt++ {
 		if port == 0 {
 			if s.port, err = freePort(); err != nil {
@@ -160,13 +169,23 @@ func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port)
 
 // start starts the process and waits until it answers PING.
 func (s *redisServer) start() error {
-	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--loglevel", "warning", "--logfile", filepath.Join(s.dir, "redis.log"), "--maxmemory-policy", "noeviction"}
+	var args []string
+	if s.sentinel != "" { // Sentinel needs a configuration file it can rewrite
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		if err := os.WriteFile(conf, []byte(s.sentinel), 0o600); err != nil {
+			return err
+		}
+		args = []string{conf, "--sentinel"}
+	}
+	args = append(args, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--loglevel", "warning", "--logfile", filepath.Join(s.dir, "redis.log"), "--maxmemory-policy", "noeviction",
+		"--repl-diskless-sync-delay", "0")
 	if s.persist {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	args = append(args, s.args...)
 	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
 		return err

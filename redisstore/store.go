@@ -20,22 +20,50 @@ type Options struct {
 	// DefaultPrefix. Instances that share sessions must use the same
 	// Prefix.
 	Prefix string
+
+	// WaitReplicas, when > 0, makes every write (SET, SET NX, DEL) wait
+	// until at least that many replicas of the primary that executed it
+	// have acknowledged it (WAIT numreplicas timeout, sent in the same
+	// round trip). A write that is not acknowledged in time returns an
+	// error matching ErrNotReplicated, so the SP answers 503 instead of
+	// starting a session, or accepting a response, that a failover could
+	// lose. 0 (the default): writes are acknowledged by the primary alone,
+	// and replication is asynchronous. See "Replication and failover" in
+	// the package documentation for what it does and does not guarantee.
+	WaitReplicas int
+
+	// WaitTimeout bounds how long a write waits for WaitReplicas replicas.
+	// 0: 1 s. It must stay below the client's ReadTimeout (default 3 s),
+	// which bounds the round trip that carries the WAIT.
+	WaitTimeout time.Duration
 }
+
+// DefaultWaitTimeout is the wait for replicas when Options.WaitTimeout is 0.
+const DefaultWaitTimeout = time.Second
+
+// ErrNotReplicated is wrapped by the error of a write that fewer than
+// Options.WaitReplicas replicas acknowledged within Options.WaitTimeout.
+// The write may still have reached the primary (and some replicas): it is
+// the acknowledgement that is missing, so the SP fails closed.
+var ErrNotReplicated = errors.New("redisstore: write not acknowledged by enough replicas")
 
 // Store is an [entrasaml.Store] on Redis. It is safe for concurrent use
 // and holds no state but the client and the prefix, so any number of
 // instances (and SPs) can share one Redis.
 type Store struct {
-	client redis.UniversalClient
-	prefix string
+	client       redis.UniversalClient
+	prefix       string
+	waitReplicas int
+	waitTimeout  time.Duration
 }
 
 var _ entrasaml.Store = (*Store)(nil)
 
 // New returns a Store on client: a *redis.Client, or the client of
 // redis.NewUniversalClient for Sentinel or Cluster. Every call is one
-// single-key command, so all three work unchanged. The Store does not own
-// the client: closing it is the caller's business.
+// single-key command (followed by WAIT with Options.WaitReplicas), so all
+// three work unchanged. The Store does not own the client: closing it is
+// the caller's business.
 //
 // New does no I/O and cannot fail: an unreachable Redis shows as errors
 // from the methods (503s from the SP). To fail fast at startup, call
@@ -44,7 +72,10 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	return &Store{client: client, prefix: opts.Prefix}
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = DefaultWaitTimeout
+	}
+	return &Store{client: client, prefix: opts.Prefix, waitReplicas: opts.WaitReplicas, waitTimeout: opts.WaitTimeout}
 }
 
 // Get implements [entrasaml.Store] with GET. A missing or expired key is
@@ -73,7 +104,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return wrap(ctx, "SET", err)
 	}
 	cmd := redis.NewStatusCmd(ctx, "set", s.prefix+key, value, "px", millis(ttl))
-	if err := s.client.Process(ctx, cmd); err != nil {
+	if err := s.write(ctx, s.prefix+key, cmd); err != nil {
 		return wrap(ctx, "SET", err)
 	}
 	return nil
@@ -104,7 +135,7 @@ func (s *Store) SetIfAbsent(ctx context.Context, key string, value []byte, ttl t
 	// exactly value. The SP writes a random value per attempt, so a real
 	// second use never matches.
 	cmd := redis.NewStringCmd(ctx, "set", s.prefix+key, value, "px", millis(ttl), "nx", "get")
-	err := s.client.Process(ctx, cmd)
+	err := s.write(ctx, s.prefix+key, cmd)
 	switch {
 	case errors.Is(err, redis.Nil):
 		return true, nil // the key was absent and is now set
@@ -120,10 +151,47 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return wrap(ctx, "DEL", err)
 	}
-	if err := s.client.Del(ctx, s.prefix+key).Err(); err != nil {
+	if err := s.write(ctx, s.prefix+key, redis.NewIntCmd(ctx, "del", s.prefix+key)); err != nil {
 		return wrap(ctx, "DEL", err)
 	}
 	return nil
+}
+
+// write executes cmd, a write of the single key, and returns its error
+// (redis.Nil included). With WaitReplicas it sends WAIT after cmd on the
+// same connection of key's primary, in one round trip, and returns an
+// error matching ErrNotReplicated when too few replicas acknowledged cmd.
+func (s *Store) write(ctx context.Context, key string, cmd redis.Cmder) error {
+	if s.waitReplicas <= 0 {
+		return s.client.Process(ctx, cmd)
+	}
+	var pipe redis.Pipeliner
+	switch c := s.client.(type) {
+	case *redis.Client: // standalone, or Sentinel's NewFailoverClient
+		pipe = c.Pipeline()
+	case *redis.ClusterClient: // WAIT has no key: ask the key's master
+		node, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		pipe = node.Pipeline()
+	default:
+		return fmt.Errorf("%w: WaitReplicas needs a *redis.Client or *redis.ClusterClient, not %T", ErrNotReplicated, s.client)
+	}
+	_ = pipe.Process(ctx, cmd)
+	wait := redis.NewIntCmd(ctx, "wait", s.waitReplicas, millis(s.waitTimeout))
+	_ = pipe.Process(ctx, wait)
+	_, _ = pipe.Exec(ctx) // each command keeps its own result
+	if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	if n, err := wait.Result(); err != nil || n < int64(s.waitReplicas) {
+		if err != nil {
+			return fmt.Errorf("%w: WAIT: %w", ErrNotReplicated, err)
+		}
+		return fmt.Errorf("%w: %d of %d within %v", ErrNotReplicated, n, s.waitReplicas, s.waitTimeout)
+	}
+	return cmd.Err()
 }
 
 // millis rounds ttl up to whole milliseconds, PX's unit, so that an entry

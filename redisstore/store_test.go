@@ -17,9 +17,11 @@ import (
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	rdb := testClient(t)
-	storetest.Run(t, func(t *testing.T) entrasaml.Store {
-		return redisstore.New(rdb, redisstore.Options{Prefix: testPrefix(t, rdb)})
+	forEachTopology(t, func(t *testing.T, newClient func(testing.TB) redis.UniversalClient) {
+		rdb := newClient(t)
+		storetest.Run(t, func(t *testing.T) entrasaml.Store {
+			return redisstore.New(rdb, redisstore.Options{Prefix: testPrefix(t, rdb)})
+		})
 	})
 }
 

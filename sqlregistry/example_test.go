@@ -49,7 +49,7 @@ func Example() {
 	//
 	//	cache := &tenants.Cache{Registry: reg, Template: template}
 	//	go cache.Run(ctx)
-	//	go (&sqlregistry.Refresher{Registry: reg, HTTPClient: entrasaml.PublicOnlyHTTPClient()}).Run(ctx)
+	//	go (&sqlregistry.Refresher{Registry: reg, HTTPClient: onboard.PublicOnlyHTTPClient()}).Run(ctx)
 	//	router := &tenants.Router{Resolve: cache.Resolve}
 
 	// Output:

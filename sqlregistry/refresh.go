@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/onboard"
 	"github.com/entrasaml/entrasaml/tenants"
 )
 
@@ -51,9 +52,9 @@ type Refresher struct {
 	// Registry is where customers are read and written. Required.
 	Registry *Registry
 	// HTTPClient fetches the customers' MetadataURLs. Customers' URLs
-	// come from outside: give [entrasaml.PublicOnlyHTTPClient] (or a
+	// come from outside: give [onboard.PublicOnlyHTTPClient] (or a
 	// client like it) so that they cannot aim requests at internal hosts.
-	// nil: entrasaml.PublicOnlyHTTPClient().
+	// nil: onboard.PublicOnlyHTTPClient().
 	HTTPClient *http.Client
 	// Interval is how often each customer's metadata is fetched (by one
 	// instance). 0: DefaultRefreshInterval.
@@ -81,7 +82,7 @@ func (f *Refresher) settings() (client *http.Client, interval time.Duration, hol
 	})
 	client, interval, holder, batch, logger = f.HTTPClient, f.Interval, f.holder, f.Batch, f.Logger
 	if client == nil {
-		client = entrasaml.PublicOnlyHTTPClient()
+		client = onboard.PublicOnlyHTTPClient()
 	}
 	if interval <= 0 {
 		interval = DefaultRefreshInterval

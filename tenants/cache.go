@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 // Defaults for the zero values of Cache.
@@ -199,7 +200,7 @@ func (c *Cache) init() {
 		c.tmpl.SessionKeys = [][]byte{key}
 	}
 	if c.tmpl.HTTPClient == nil {
-		c.tmpl.HTTPClient = entrasaml.PublicOnlyHTTPClient()
+		c.tmpl.HTTPClient = onboard.PublicOnlyHTTPClient()
 	}
 	if c.tmpl.Logger == nil {
 		c.tmpl.Logger = slog.Default()

@@ -59,7 +59,7 @@ func newCache(reg tenants.Registry, now func() time.Time, mod func(*tenants.Cach
 	return c
 }
 
-func pinned() time.Time { return tNow }
+func pinned() time.Time { return fxNow }
 
 // mustSP returns the cached SP at key, which must exist and be enabled.
 func mustSP(t testing.TB, c *tenants.Cache, key string) *entrasaml.SP {
@@ -273,7 +273,7 @@ func TestCachePollsVersion(t *testing.T) {
 	idpA, idpB := tenantIdP(t, 0), tenantIdP(t, 1)
 	mem := newFleet(t, 3, []*entratest.IdP{idpA})
 	reg := &flakyRegistry{Registry: mem}
-	clk := &clock{now: tNow}
+	clk := &clock{now: fxNow}
 	cache := newCache(reg, clk.Now, func(c *tenants.Cache) { c.MaxStale = 2 * time.Second })
 	app := &tenants.Router{Resolve: cache.Resolve, Logger: quietLogger}
 	key := fleetHost(1)
@@ -334,7 +334,7 @@ func TestCachePollsVersion(t *testing.T) {
 func TestCacheRegistryDown(t *testing.T) {
 	t.Parallel()
 	reg := &flakyRegistry{Registry: newFleet(t, 3, []*entratest.IdP{tenantIdP(t, 0)})}
-	clk := &clock{now: tNow}
+	clk := &clock{now: fxNow}
 	var logs syncBuffer
 	cache := newCache(reg, clk.Now, nil)
 	app := &tenants.Router{Resolve: cache.Resolve, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
@@ -379,7 +379,7 @@ func TestCacheBrokenMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs syncBuffer
-	clk := &clock{now: tNow}
+	clk := &clock{now: fxNow}
 	cache := newCache(reg, clk.Now, func(c *tenants.Cache) {
 		c.Template.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
@@ -604,7 +604,7 @@ func TestCacheWatcherFails(t *testing.T) {
 	idpA, idpB := tenantIdP(t, 0), tenantIdP(t, 1)
 	mem := newFleet(t, 2, []*entratest.IdP{idpA})
 	w := &watchOnce{Registry: mem, fail: make(chan error, 1)}
-	clk := &clock{now: tNow}
+	clk := &clock{now: fxNow}
 	var logs syncBuffer
 	cache := newCache(w, clk.Now, func(c *tenants.Cache) { c.Template.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	runCache(t, cache)

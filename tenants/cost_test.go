@@ -132,7 +132,7 @@ func BenchmarkRouterRequireAccount(b *testing.B) {
 	for i := range customers {
 		cfg := customerConfig(i, mds, true)
 		cfg.AllowIdPInitiated = true
-		cfg.Now = func() time.Time { return tNow }
+		cfg.Now = func() time.Time { return fxNow }
 		sp, err := entrasaml.New(context.Background(), cfg)
 		if err != nil {
 			b.Fatal(err)

@@ -11,11 +11,12 @@ import (
 	"github.com/entrasaml/entrasaml/entratest"
 )
 
-// The fake tenants' clock and the SPs' are the same pinned instant.
-var tNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+// The tests' one clock, the fake tenants' and every SP's Config.Now: the
+// root package's fixture instant.
+var fxNow = time.Date(2026, 11, 20, 10, 1, 0, 0, time.UTC)
 
-// tReqID is a request ID that no browser has outstanding.
-const tReqID = "_0123456789abcdef0123456789abcdef"
+// fxRequestID is the request ID the responses answer.
+const fxRequestID = "_a7f3c9e1b5d24f6a8c0e2b4d6f8a1c3e"
 
 // quietLogger drops the warnings that refused responses log.
 var quietLogger = slog.New(slog.DiscardHandler)

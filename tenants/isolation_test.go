@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,7 +31,7 @@ func TestIsolationForeignTenantResponse(t *testing.T) {
 	// only the SP's own Destination and Audience tell them apart.
 	spShared := customerSP(t, idpA, "https://initech.vendor.example", nil)
 
-	forA := entratest.Response{ACSURL: spA.ACSURL(), Audience: spA.EntityID(), InResponseTo: tReqID, User: adele()}
+	forA := entratest.Response{ACSURL: spA.ACSURL(), Audience: spA.EntityID(), InResponseTo: fxRequestID, User: adele()}
 	tests := []struct {
 		name string
 		idp  *entratest.IdP
@@ -39,11 +40,11 @@ func TestIsolationForeignTenantResponse(t *testing.T) {
 		want error
 	}{
 		{"B's own response (control)", idpB, func() entratest.Response {
-			return entratest.Response{ACSURL: spB.ACSURL(), Audience: spB.EntityID(), InResponseTo: tReqID, User: adele()}
+			return entratest.Response{ACSURL: spB.ACSURL(), Audience: spB.EntityID(), InResponseTo: fxRequestID, User: adele()}
 		}, spB, nil},
 		{"A's response posted to B", idpA, func() entratest.Response { return forA }, spB, entrasaml.ErrUnknownSigner},
 		{"A's tenant forges a response for B", idpA, func() entratest.Response {
-			return entratest.Response{ACSURL: spB.ACSURL(), Audience: spB.EntityID(), InResponseTo: tReqID, User: adele(),
+			return entratest.Response{ACSURL: spB.ACSURL(), Audience: spB.EntityID(), InResponseTo: fxRequestID, User: adele(),
 				Issuer: idpB.EntityID(), Sign: entratest.SignBoth}
 		}, spB, entrasaml.ErrUnknownSigner},
 		{"shared tenant: A's response posted to the other customer", idpA, func() entratest.Response { return forA }, spShared, entrasaml.ErrDestinationMismatch},
@@ -60,7 +61,7 @@ func TestIsolationForeignTenantResponse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = tt.sp.Verify(context.Background(), resp, tReqID)
+			_, err = tt.sp.Verify(context.Background(), resp, fxRequestID)
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -108,6 +109,10 @@ func TestIsolationCookies(t *testing.T) {
 	stolen := b.c.Jar.Cookies(acmeURL)
 	if len(stolen) == 0 {
 		t.Fatal("no session cookie at A")
+	}
+	// A sibling host cannot plant or overwrite a __Host- cookie.
+	if !slices.ContainsFunc(stolen, func(c *http.Cookie) bool { return c.Name == "__Host-entrasaml_session" }) {
+		t.Errorf("A's cookies %v: no __Host-entrasaml_session", stolen)
 	}
 
 	// The browser would never send A's host-only cookie to B; send it anyway.
@@ -161,7 +166,7 @@ func TestIsolationCookies(t *testing.T) {
 // responses is accepted once by each, with one shared Store.
 func TestIsolationReplayCache(t *testing.T) {
 	t.Parallel()
-	store := entrasaml.NewMemoryStore(func() time.Time { return tNow })
+	store := entrasaml.NewMemoryStore(func() time.Time { return fxNow })
 	shared := func(c *entrasaml.Config) { c.Store = store }
 	idpA, idpB := tenantIdP(t, 0), tenantIdP(t, 1)
 	spA := customerSP(t, idpA, "https://acme.vendor.example", shared)
@@ -173,14 +178,14 @@ func TestIsolationReplayCache(t *testing.T) {
 		sp  *entrasaml.SP
 	}{{idpA, spA}, {idpB, spB}, {idpA, spC}} {
 		resp, err := tc.idp.Response(entratest.Response{ACSURL: tc.sp.ACSURL(), Audience: tc.sp.EntityID(),
-			InResponseTo: tReqID, User: adele(), AssertionID: id, ResponseID: id + "r"})
+			InResponseTo: fxRequestID, User: adele(), AssertionID: id, ResponseID: id + "r"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tc.sp.Verify(context.Background(), resp, tReqID); err != nil {
+		if _, err := tc.sp.Verify(context.Background(), resp, fxRequestID); err != nil {
 			t.Errorf("%s: first use refused: %v", tc.sp.EntityID(), err)
 		}
-		if _, err := tc.sp.Verify(context.Background(), resp, tReqID); !errors.Is(err, entrasaml.ErrReplay) {
+		if _, err := tc.sp.Verify(context.Background(), resp, fxRequestID); !errors.Is(err, entrasaml.ErrReplay) {
 			t.Errorf("%s: second use: %v, want ErrReplay", tc.sp.EntityID(), err)
 		}
 	}
@@ -207,7 +212,7 @@ func TestIsolationBrokenMetadataURL(t *testing.T) {
 	t.Cleanup(releaseAll) // before hang.Close: cleanups run last-in first-out
 
 	idpA, idpB, idpC := tenantIdP(t, 0), tenantIdP(t, 1), tenantIdP(t, 2)
-	clockC := &clock{now: tNow}
+	clockC := &clock{now: fxNow}
 	var dir tenants.HostDirectory
 	dir.Set("acme.vendor.example", customerSP(t, idpA, "https://acme.vendor.example", nil))
 	dir.Set("globex.vendor.example", customerSP(t, idpB, "https://globex.vendor.example", nil))

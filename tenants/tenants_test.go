@@ -36,7 +36,7 @@ func tenantIdP(t testing.TB, i int) *entratest.IdP {
 	t.Helper()
 	poolOnce.Do(func() {
 		for range poolSize {
-			k, err := entratest.NewKey(2048, tNow.Add(-24*time.Hour), tNow.AddDate(3, 0, 0))
+			k, err := entratest.NewKey(2048, fxNow.Add(-24*time.Hour), fxNow.AddDate(3, 0, 0))
 			if err != nil {
 				poolErr = err
 				return
@@ -47,7 +47,7 @@ func tenantIdP(t testing.TB, i int) *entratest.IdP {
 	if poolErr != nil {
 		t.Fatal(poolErr)
 	}
-	idp, err := entratest.New(entratest.Options{Key: poolKeys[i%poolSize], Now: func() time.Time { return tNow }})
+	idp, err := entratest.New(entratest.Options{Key: poolKeys[i%poolSize], Now: func() time.Time { return fxNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func tenantIdP(t testing.TB, i int) *entratest.IdP {
 
 // Shared by every SP of a vendor, as the Tenants documentation advises.
 var (
-	vendorStore = entrasaml.NewMemoryStore(func() time.Time { return tNow })
+	vendorStore = entrasaml.NewMemoryStore(func() time.Time { return fxNow })
 	vendorKeys  = [][]byte{bytes.Repeat([]byte{7}, entrasaml.SessionKeySize)}
 )
 
@@ -68,7 +68,7 @@ func customerSP(t testing.TB, idp *entratest.IdP, baseURL string, mod func(*entr
 		EntityID:    baseURL + "/saml",
 		BaseURL:     baseURL,
 		Metadata:    idp.Metadata(),
-		Now:         func() time.Time { return tNow },
+		Now:         func() time.Time { return fxNow },
 		Store:       vendorStore,
 		SessionKeys: vendorKeys,
 		Logger:      quietLogger,

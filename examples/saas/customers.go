@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
-	"github.com/entrasaml/entrasaml/examples/internal/devidp"
+	"github.com/entrasaml/entrasaml/entratest"
 	"github.com/entrasaml/entrasaml/tenants"
 )
 
@@ -27,11 +27,11 @@ type customer struct {
 	Metadata []byte // the Federation Metadata XML the customer's admin sent
 	Added    time.Time
 
-	sp          *entrasaml.SP // nil when the stored metadata is unusable
-	problem     string        // why sp is nil
-	metadataURL string        // the App Federation Metadata Url, for demo tenants
-	dev         *devidp.IdP   // the demo tenant's development IdP, or nil
-	stopDev     func()        // stops dev's server
+	sp          *entrasaml.SP     // nil when the stored metadata is unusable
+	problem     string            // why sp is nil
+	metadataURL string            // the App Federation Metadata Url, for demo tenants
+	dev         *entratest.Server // the demo tenant's development IdP, or nil
+	stopDev     func()            // stops dev's server
 }
 
 // Demo reports whether the customer lives only as long as the process:

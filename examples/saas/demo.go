@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml/entratest"
-	"github.com/entrasaml/entrasaml/examples/internal/devidp"
-	"github.com/entrasaml/entrasaml/examples/internal/serve"
 )
 
 // demoTenant is a made-up customer whose Entra tenant is a development IdP
@@ -73,17 +71,17 @@ func demoFor(slug string) demoTenant {
 
 // accounts are the tenant's accounts on its development IdP's picker, with
 // ids derived from the slug, so that they are the same at every start.
-func (t demoTenant) accounts(slug string) []devidp.Account {
-	var out []devidp.Account
+func (t demoTenant) accounts(slug string) []entratest.Account {
+	var out []entratest.Account
 	for _, p := range t.people {
 		u := entratest.User{
-			ObjectID: devidp.GUID(slug + "/" + p.key), UPN: p.key + "@" + t.domain, Email: p.key + "@" + t.domain,
+			ObjectID: guid(slug + "/" + p.key), UPN: p.key + "@" + t.domain, Email: p.key + "@" + t.domain,
 			GivenName: p.first, Surname: p.last, DisplayName: p.first + " " + p.last, Roles: p.roles,
 		}
 		for _, g := range p.groups {
-			u.Groups = append(u.Groups, devidp.GUID(slug+" group "+g))
+			u.Groups = append(u.Groups, guid(slug+" group "+g))
 		}
-		out = append(out, devidp.Account{Key: p.key, User: u,
+		out = append(out, entratest.Account{Key: p.key, User: u,
 			Note: fmt.Sprintf("%d groups%s", len(p.groups), roleNote(p.roles))})
 	}
 	return out
@@ -97,7 +95,7 @@ func roleNote(roles []string) string {
 }
 
 // loopbackClient fetches the metadata of the development IdPs, which
-// listen on loopback: Onboard's default client refuses loopback and
+// listen on loopback: onboard.Check's default client refuses loopback and
 // private addresses, rightly, for URLs that come from outside. Never give
 // it URLs a customer typed.
 var loopbackClient = &http.Client{Timeout: 10 * time.Second}
@@ -109,39 +107,38 @@ type idpPool struct {
 
 	mu      sync.Mutex
 	started int // IdPs started, for -idp-addr's next port
-	servers []*http.Server
+	servers []*entratest.Server
 }
 
-// start starts the development IdP of the demo customer slug, and returns
-// it with a function that stops it.
-func (p *idpPool) start(slug string, t demoTenant) (*devidp.IdP, func(), error) {
+// start starts the development IdP of the demo customer slug (entratest's
+// Server with a "Pick an account" page), on another site than the
+// customer's, and returns it with a function that stops it.
+func (p *idpPool) start(slug string, t demoTenant) (*entratest.Server, func(), error) {
 	ln, err := p.listen()
 	if err != nil {
 		return nil, nil, fmt.Errorf("development IdP of %s: %w", slug, err)
 	}
-	origin, err := devidp.Origin(p.cfg.origin(slug), ln.Addr())
+	d, err := entratest.NewUnstartedServer(entratest.Options{TenantID: guid("parcelry demo tenant " + slug)})
 	if err != nil {
 		ln.Close()
 		return nil, nil, err
 	}
-	logger := p.logger.With("server", "devidp", "customer", slug)
-	d, err := devidp.New(devidp.Options{LoginURL: origin, TenantID: devidp.GUID("parcelry demo tenant " + slug),
-		Name: t.name, Accounts: t.accounts(slug), Logger: logger})
-	if err != nil {
-		ln.Close()
+	d.Listener = ln
+	if d.URL, err = entratest.CrossSiteURL(p.cfg.origin(slug), ln.Addr()); err != nil {
+		d.Close()
 		return nil, nil, err
 	}
-	srv := serve.NewServer(d, logger)
-	go srv.Serve(ln)
+	d.Start()
+	if err := d.SetPicker(&entratest.Picker{TenantName: t.name, Accounts: t.accounts(slug)}); err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	d.SetLogoutURL(p.cfg.origin(slug) + "/saml/logout") // as the customer's admin registers it in Entra
+	p.logger.Info("development IdP started", "customer", slug, "url", d.URL)
 	p.mu.Lock()
-	p.servers = append(p.servers, srv)
+	p.servers = append(p.servers, d)
 	p.mu.Unlock()
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}
-	return d, stop, nil
+	return d, d.Close, nil
 }
 
 // listen listens on -idp-addr, on the next port when it names one.
@@ -158,11 +155,20 @@ func (p *idpPool) listen() (net.Listener, error) {
 }
 
 // shutdown stops every development IdP.
-func (p *idpPool) shutdown(ctx context.Context) {
+func (p *idpPool) shutdown() {
 	p.mu.Lock()
 	servers := p.servers
 	p.mu.Unlock()
 	for _, srv := range servers {
-		srv.Shutdown(ctx)
+		srv.Close() // idempotent
 	}
+}
+
+// guid derives a stable GUID-shaped id from s, for demo object, group
+// and tenant ids.
+func guid(s string) string {
+	h := sha256.Sum256([]byte(s))
+	h[6] = h[6]&0x0f | 0x40
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }

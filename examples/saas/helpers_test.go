@@ -3,23 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"html"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/entrasaml/entrasaml/entratest"
-	"github.com/entrasaml/entrasaml/examples/internal/devidp"
+	"github.com/entrasaml/entrasaml/examples/internal/apptest"
 )
 
 // testKey is one IdP signing key for the tests' own IdPs: generating RSA
@@ -29,28 +24,10 @@ var testKey = sync.OnceValues(func() (*entratest.Key, error) {
 	return entratest.NewKey(2048, now.Add(-time.Hour), now.AddDate(1, 0, 0))
 })
 
-// syncBuffer is a bytes.Buffer safe for the app's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // testApp is the app running in-process on a free port.
 type testApp struct {
 	*app
-	stdout, stderr *syncBuffer
+	stdout, stderr *apptest.Buffer
 }
 
 // url returns the URL of path on the customer slug's site, or on the
@@ -71,76 +48,22 @@ func startAppWith(t *testing.T, h hooks, args ...string) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testApp{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *app, 1)
-	done := make(chan error, 1)
 	h.appListener = ln
 	h.ready = func(a *app) { ready <- a }
-	go func() { done <- runWith(ctx, args, ta.stdout, ta.stderr, h) }()
-	t.Cleanup(func() {
-		cancel()
+	ta := &testApp{}
+	out := apptest.Start(t, func(ctx context.Context, stdout, stderr io.Writer) error {
+		return runWith(ctx, args, stdout, stderr, h)
+	}, func(apptest.Output) bool {
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("run did not return after its context was cancelled")
-		}
-		if t.Failed() {
-			t.Logf("app log:\n%s", ta.stderr.String())
+		case ta.app = <-ready:
+			return true
+		default:
+			return false
 		}
 	})
-	select {
-	case ta.app = <-ready:
-	case err := <-done:
-		t.Fatalf("run returned before it was ready: %v\n%s", err, ta.stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("the app did not start")
-	}
+	ta.stdout, ta.stderr = out.Stdout, out.Stderr
 	return ta
-}
-
-// browser returns a client with a cookie jar that does not follow
-// redirects, so that each hop can be checked, and that reaches *.localhost
-// on the loopback address, as browsers do.
-func browser() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       20 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if host, port, err := net.SplitHostPort(addr); err == nil && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
-				addr = net.JoinHostPort("127.0.0.1", port)
-			}
-			return dialer.DialContext(ctx, network, addr)
-		}},
-	}
-}
-
-// get loads u as a browser's page navigation would.
-func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	return do(t, c, req)
-}
-
-// postForm posts form to u, as a browser submits a form.
-func postForm(t *testing.T, c *http.Client, u string, form url.Values) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return do(t, c, req)
 }
 
 // postMultipart posts fields and, unless file is nil, the file field
@@ -162,42 +85,7 @@ func postMultipart(t *testing.T, c *http.Client, u string, fields map[string]str
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return do(t, c, req)
-}
-
-func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
-	t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
-func isRedirect(code int) bool { return code == http.StatusFound || code == http.StatusSeeOther }
-
-var (
-	formRE  = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
-	inputRE = regexp.MustCompile(`<input type="hidden" name="(\w+)" value="([^"]*)">`)
-)
-
-// form returns the action and hidden inputs of the first form in page.
-func form(t *testing.T, page string) (string, url.Values) {
-	t.Helper()
-	m := formRE.FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no form in\n%s", page)
-	}
-	v := url.Values{}
-	for _, in := range inputRE.FindAllStringSubmatch(page, -1) {
-		v.Set(in[1], html.UnescapeString(in[2]))
-	}
-	return html.UnescapeString(m[1]), v
+	return apptest.Do(t, c, req)
 }
 
 // idpForm goes from the customer's page to its IdP's picker (signOnURL),
@@ -205,22 +93,7 @@ func form(t *testing.T, page string) (string, url.Values) {
 // post, without posting it.
 func idpForm(t *testing.T, c *http.Client, site, signOnURL, account string) (string, url.Values) {
 	t.Helper()
-	resp, _ := get(t, c, site+"/")
-	loc := resp.Header.Get("Location")
-	if !isRedirect(resp.StatusCode) || !strings.HasPrefix(loc, signOnURL+"?") {
-		t.Fatalf("GET %s/: %d to %q, want the IdP %s", site, resp.StatusCode, loc, signOnURL)
-	}
-	resp, page := get(t, c, loc)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Pick an account") {
-		t.Fatalf("picker: %d\n%s", resp.StatusCode, page)
-	}
-	action, v := form(t, page)
-	v.Set("user", account)
-	resp, page = postForm(t, c, action, v)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "document.forms[0].submit()") {
-		t.Fatalf("sign-in as %s: %d\n%s", account, resp.StatusCode, page)
-	}
-	return form(t, page)
+	return apptest.Pick(t, c, site+"/", signOnURL, account)
 }
 
 // signIn signs account in to the customer's site through its IdP's picker
@@ -231,10 +104,10 @@ func signIn(t *testing.T, c *http.Client, site, signOnURL, account string) strin
 	if acs != site+"/saml/acs" {
 		t.Fatalf("the IdP posts to %s, want %s/saml/acs", acs, site)
 	}
-	if resp, body := postForm(t, c, acs, v); !isRedirect(resp.StatusCode) || resp.Header.Get("Location") != "/" {
+	if resp, body := apptest.PostForm(t, c, acs, v); !apptest.IsRedirect(resp.StatusCode) || resp.Header.Get("Location") != "/" {
 		t.Fatalf("ACS: %d to %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
-	resp, page := get(t, c, site+"/")
+	resp, page := apptest.Get(t, c, site+"/")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s/ after sign-in: %d\n%s", site, resp.StatusCode, page)
 	}
@@ -246,44 +119,48 @@ func signIn(t *testing.T, c *http.Client, site, signOnURL, account string) strin
 func signOut(t *testing.T, c *http.Client, site, signOnURL string) {
 	t.Helper()
 	u := site + "/saml/logout"
-	for _, want := range []string{signOnURL + "?SAMLRequest=", site + "/saml/logout?SAMLResponse="} {
-		resp, _ := get(t, c, u)
-		if u = resp.Header.Get("Location"); !isRedirect(resp.StatusCode) || !strings.HasPrefix(u, want) {
+	for i, want := range []string{signOnURL + "?SAMLRequest=", site + "/saml/logout?SAMLResponse="} {
+		fetch := apptest.Get
+		if i == 0 {
+			fetch = apptest.ClickLink // the sign-out link on the customer's own page
+		}
+		resp, _ := fetch(t, c, u)
+		if u = resp.Header.Get("Location"); !apptest.IsRedirect(resp.StatusCode) || !strings.HasPrefix(u, want) {
 			t.Fatalf("sign-out: %d to %q, want %s…", resp.StatusCode, u, want)
 		}
 	}
-	if resp, body := get(t, c, u); resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
+	if resp, body := apptest.Get(t, c, u); resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
 		t.Fatalf("sign-out: %d\n%s", resp.StatusCode, body)
 	}
 }
 
 // testAccounts are the accounts of the tests' own IdPs.
-var testAccounts = []devidp.Account{
-	{Key: "vera", User: entratest.User{ObjectID: devidp.GUID("vera"), UPN: "vera@vandelay.example", DisplayName: "Vera Vandelay",
-		Groups: []string{devidp.GUID("importers"), devidp.GUID("exporters")}}},
+var testAccounts = []entratest.Account{
+	{Key: "vera", User: entratest.User{ObjectID: guid("vera"), UPN: "vera@vandelay.example", DisplayName: "Vera Vandelay",
+		Groups: []string{guid("importers"), guid("exporters")}}},
 }
 
 // startIdP serves a new development IdP, a fake Entra tenant of the
 // test's own with the accounts testAccounts, on a loopback port.
-func startIdP(t *testing.T) *devidp.IdP {
+func startIdP(t *testing.T) *entratest.Server {
 	t.Helper()
 	key, err := testKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := devidp.New(devidp.Options{LoginURL: "http://127.0.0.1", Name: "Vandelay Industries", Accounts: testAccounts, Key: key,
-		Logger: slog.New(slog.DiscardHandler)})
+	d, err := entratest.NewServerWith(entratest.Options{Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(d)
-	t.Cleanup(ts.Close)
-	d.SetLoginURL(ts.URL)
+	t.Cleanup(d.Close)
+	if err := d.SetPicker(&entratest.Picker{TenantName: "Vandelay Industries", Accounts: testAccounts}); err != nil {
+		t.Fatal(err)
+	}
 	return d
 }
 
-// onboard posts the console's onboarding form with pasted metadata.
-func onboard(t *testing.T, c *http.Client, ta *testApp, slug, name string, metadata []byte) (*http.Response, string) {
+// onboardCustomer posts the console's onboarding form with pasted metadata.
+func onboardCustomer(t *testing.T, c *http.Client, ta *testApp, slug, name string, metadata []byte) (*http.Response, string) {
 	t.Helper()
 	return postMultipart(t, c, ta.url("", "/operator/onboard"), map[string]string{"slug": slug, "name": name, "metadata": string(metadata)}, nil)
 }

@@ -10,8 +10,8 @@
 //	go run ./examples/saas      # then open http://acme.localhost:8081/ and http://globex.localhost:8081/
 //
 // It starts with two demo customers, Acme and Globex, each with its own
-// development IdP (a fake Entra tenant with a "Pick an account" page,
-// package devidp) on a loopback port of its own. Browsers resolve
+// development IdP (a fake Entra tenant with a "Pick an account" page:
+// entratest's Server with a Picker) on a loopback port of its own. Browsers resolve
 // *.localhost to the loopback address by themselves.
 //
 // Flags:
@@ -87,11 +87,7 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 	}
 
 	a := newApp(cfg, logger)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		a.idps.shutdown(ctx)
-	}()
+	defer a.idps.shutdown()
 	if err := a.reg.load(ctx); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/onboard"
 )
 
 // maxMetadataUpload bounds the metadata an operator pastes or uploads.
@@ -18,11 +19,11 @@ const maxMetadataUpload = 1 << 20
 // onboardResult is what the console shows after an onboarding attempt.
 type onboardResult struct {
 	Slug, Name string
-	Errors     []string                    // about the form, in plain words
-	Report     *entrasaml.OnboardingReport // nil when the metadata was not checked
-	Customer   *customer                   // set once onboarded
-	Origin     string                      // the customer's site
-	Settings   entrasaml.EntraSettings     // what the customer's admin types into Entra
+	Errors     []string                // about the form, in plain words
+	Report     *onboard.Report         // nil when the metadata was not checked
+	Customer   *customer               // set once onboarded
+	Origin     string                  // the customer's site
+	Settings   entrasaml.EntraSettings // what the customer's admin types into Entra
 	Replaced   bool
 	typedName  string // the name as the operator typed it
 }
@@ -75,7 +76,7 @@ func (a *app) renderOperator(w http.ResponseWriter, status int, res *onboardResu
 }
 
 // serveOnboard onboards a customer from pasted or uploaded Federation
-// Metadata XML: entrasaml.Onboard checks it, and when the report is Ready
+// Metadata XML: onboard.Check checks it, and when the report is Ready
 // the customer's SP is built and its host served at once.
 func (a *app) serveOnboard(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxMetadataUpload+64<<10)
@@ -96,7 +97,7 @@ func (a *app) serveOnboard(w http.ResponseWriter, r *http.Request) {
 	if old := a.reg.get(res.Slug); old != nil && !replace {
 		res.Errors = append(res.Errors, "A customer with the slug "+res.Slug+" exists. Tick \"Replace\" to give it this metadata instead.")
 	}
-	res.Report = entrasaml.Onboard(r.Context(), entrasaml.OnboardingInput{Metadata: metadata})
+	res.Report = onboard.Check(r.Context(), onboard.Input{Metadata: metadata, Now: time.Now})
 	if res.Report.Ready && len(res.Errors) == 0 {
 		c := &customer{Slug: res.Slug, Name: res.Name, Metadata: res.Report.Metadata, Added: time.Now()}
 		res.Replaced = a.reg.get(res.Slug) != nil
@@ -130,7 +131,7 @@ func (a *app) serveDemo(w http.ResponseWriter, r *http.Request) {
 		a.renderResult(w, res)
 		return
 	}
-	res.Report = entrasaml.Onboard(r.Context(), entrasaml.OnboardingInput{MetadataURL: dev.MetadataURL(), HTTPClient: loopbackClient})
+	res.Report = onboard.Check(r.Context(), onboard.Input{MetadataURL: dev.MetadataURL(), HTTPClient: loopbackClient, Now: time.Now})
 	if !res.Report.Ready {
 		stop()
 		a.renderResult(w, res)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/examples/internal/apptest"
 )
 
 func TestOperator(t *testing.T) {
@@ -31,8 +32,8 @@ func TestOperator(t *testing.T) {
 
 	t.Run("paste", func(t *testing.T) {
 		t.Parallel()
-		c := browser()
-		resp, page := onboard(t, c, ta, "vandelay", "Vandelay Industries", idp.Metadata())
+		c := apptest.Browser()
+		resp, page := onboardCustomer(t, c, ta, "vandelay", "Vandelay Industries", idp.Metadata())
 		site := ta.url("vandelay", "")
 		sum := sha1.Sum(idp.SigningKey().Certificate.Raw)
 		for _, want := range []string{
@@ -50,27 +51,27 @@ func TestOperator(t *testing.T) {
 			t.Fatalf("onboarding: %d\n%s", resp.StatusCode, page)
 		}
 		// The new host works at once, with the customer's own tenant.
-		page = signIn(t, browser(), site, idp.SignOnURL(), "vera")
+		page = signIn(t, apptest.Browser(), site, idp.SignOnURL(), "vera")
 		for _, want := range []string{"Vandelay Industries", "Vera Vandelay", idp.TenantID(), "2 groups", "vandelay:" + testAccounts[0].User.ObjectID} {
 			if !strings.Contains(page, want) {
 				t.Errorf("customer page lacks %s", want)
 			}
 		}
-		if _, md := get(t, c, site+"/saml/metadata"); !strings.Contains(md, `entityID="`+site+`/saml/metadata"`) {
+		if _, md := apptest.Get(t, c, site+"/saml/metadata"); !strings.Contains(md, `entityID="`+site+`/saml/metadata"`) {
 			t.Errorf("SP metadata:\n%s", md)
 		}
-		if _, page := get(t, c, ta.url("", "/operator")); !strings.Contains(page, `data-slug="vandelay"`) {
+		if _, page := apptest.Get(t, c, ta.url("", "/operator")); !strings.Contains(page, `data-slug="vandelay"`) {
 			t.Error("the console does not list the new customer")
 		}
 	})
 
 	t.Run("upload", func(t *testing.T) {
 		t.Parallel()
-		resp, page := postMultipart(t, browser(), ta.url("", "/operator/onboard"), map[string]string{"slug": "kramerica"}, idp.Metadata())
+		resp, page := postMultipart(t, apptest.Browser(), ta.url("", "/operator/onboard"), map[string]string{"slug": "kramerica"}, idp.Metadata())
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Onboarded <strong>Kramerica</strong>") {
 			t.Fatalf("upload: %d\n%s", resp.StatusCode, page)
 		}
-		resp, _ = get(t, browser(), ta.url("kramerica", "/"))
+		resp, _ = apptest.Get(t, apptest.Browser(), ta.url("kramerica", "/"))
 		if !strings.HasPrefix(resp.Header.Get("Location"), idp.SignOnURL()+"?") {
 			t.Errorf("kramerica: %d to %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
@@ -78,7 +79,7 @@ func TestOperator(t *testing.T) {
 
 	t.Run("bad input", func(t *testing.T) {
 		t.Parallel()
-		_, spMetadata := get(t, browser(), ta.url("acme", "/saml/metadata"))
+		_, spMetadata := apptest.Get(t, apptest.Browser(), ta.url("acme", "/saml/metadata"))
 		good := idp.Metadata()
 		for _, c := range []struct {
 			name, slug string
@@ -95,7 +96,7 @@ func TestOperator(t *testing.T) {
 			{"existing slug", "acme", good, 422, "exists"},
 			{"too large", "huge", bytes.Repeat([]byte(" "), maxMetadataUpload+1), 413, "larger than 1 MiB"},
 		} {
-			resp, page := onboard(t, browser(), ta, c.slug, "", c.metadata)
+			resp, page := onboardCustomer(t, apptest.Browser(), ta, c.slug, "", c.metadata)
 			if resp.StatusCode != c.status || !strings.Contains(page, `id="outcome">Not onboarded`) || !strings.Contains(page, c.want) {
 				t.Errorf("%s: %d, want %d with %s\n%s", c.name, resp.StatusCode, c.status, c.want, page)
 			}
@@ -104,25 +105,25 @@ func TestOperator(t *testing.T) {
 			}
 		}
 		// An upload beyond the form's limit.
-		resp, page := postMultipart(t, browser(), ta.url("", "/operator/onboard"), map[string]string{"slug": "huge"}, make([]byte, 2*maxMetadataUpload))
+		resp, page := postMultipart(t, apptest.Browser(), ta.url("", "/operator/onboard"), map[string]string{"slug": "huge"}, make([]byte, 2*maxMetadataUpload))
 		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "larger than 1 MiB") || ta.reg.get("huge") != nil {
 			t.Errorf("2 MiB upload: %d\n%s", resp.StatusCode, page)
 		}
-		if resp, _ := get(t, browser(), ta.url("html", "/")); resp.StatusCode != http.StatusNotFound {
+		if resp, _ := apptest.Get(t, apptest.Browser(), ta.url("html", "/")); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("refused customer's host: %d", resp.StatusCode)
 		}
 		// The console's forms cannot be posted from another site.
 		req, _ := http.NewRequest(http.MethodPost, ta.url("", "/operator/onboard"), strings.NewReader(url.Values{"slug": {"csrf"}, "metadata": {string(good)}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
-		if resp, _ := do(t, browser(), req); resp.StatusCode != http.StatusForbidden || ta.reg.get("csrf") != nil {
+		if resp, _ := apptest.Do(t, apptest.Browser(), req); resp.StatusCode != http.StatusForbidden || ta.reg.get("csrf") != nil {
 			t.Errorf("cross-site POST: %d", resp.StatusCode)
 		}
 	})
 
 	t.Run("demo tenant", func(t *testing.T) {
 		t.Parallel()
-		resp, page := postForm(t, browser(), ta.url("", "/operator/demo"), url.Values{"slug": {"initech"}})
+		resp, page := apptest.PostForm(t, apptest.Browser(), ta.url("", "/operator/demo"), url.Values{"slug": {"initech"}})
 		c := ta.reg.get("initech")
 		if resp.StatusCode != http.StatusOK || c == nil || c.dev == nil {
 			t.Fatalf("demo tenant: %d\n%s", resp.StatusCode, page)
@@ -133,12 +134,12 @@ func TestOperator(t *testing.T) {
 				t.Errorf("report lacks %s", want)
 			}
 		}
-		page = signIn(t, browser(), ta.url("initech", ""), c.dev.SignOnURL(), "milton")
+		page = signIn(t, apptest.Browser(), ta.url("initech", ""), c.dev.SignOnURL(), "milton")
 		if !strings.Contains(page, "Initech") || !strings.Contains(page, "Milton Waddams") {
 			t.Errorf("initech's page:\n%s", page)
 		}
 		for _, slug := range []string{"initech", "", "-x-"} {
-			if resp, _ := postForm(t, browser(), ta.url("", "/operator/demo"), url.Values{"slug": {slug}}); resp.StatusCode != 422 {
+			if resp, _ := apptest.PostForm(t, apptest.Browser(), ta.url("", "/operator/demo"), url.Values{"slug": {slug}}); resp.StatusCode != 422 {
 				t.Errorf("demo tenant %q: %d, want 422", slug, resp.StatusCode)
 			}
 		}
@@ -147,30 +148,30 @@ func TestOperator(t *testing.T) {
 	t.Run("replace and remove", func(t *testing.T) {
 		t.Parallel()
 		site := ta.url("pendant", "")
-		if resp, page := onboard(t, browser(), ta, "pendant", "", idp.Metadata()); resp.StatusCode != http.StatusOK {
+		if resp, page := onboardCustomer(t, apptest.Browser(), ta, "pendant", "", idp.Metadata()); resp.StatusCode != http.StatusOK {
 			t.Fatalf("onboarding: %d\n%s", resp.StatusCode, page)
 		}
-		b := browser()
+		b := apptest.Browser()
 		signIn(t, b, site, idp.SignOnURL(), "vera")
 		// New metadata, same EntityID and BaseURL: the user stays signed in.
-		resp, page := postMultipart(t, browser(), ta.url("", "/operator/onboard"),
+		resp, page := postMultipart(t, apptest.Browser(), ta.url("", "/operator/onboard"),
 			map[string]string{"slug": "pendant", "replace": "1", "metadata": string(idp.Metadata())}, nil)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "(metadata replaced)") {
 			t.Fatalf("replace: %d\n%s", resp.StatusCode, page)
 		}
-		if resp, _ := get(t, b, site+"/"); resp.StatusCode != http.StatusOK {
+		if resp, _ := apptest.Get(t, b, site+"/"); resp.StatusCode != http.StatusOK {
 			t.Errorf("after the replacement: %d", resp.StatusCode)
 		}
 		// Removed: 404 at once, signed in or not.
-		if resp, _ := postForm(t, browser(), ta.url("", "/operator/remove"), url.Values{"slug": {"pendant"}}); resp.StatusCode != http.StatusSeeOther {
+		if resp, _ := apptest.PostForm(t, apptest.Browser(), ta.url("", "/operator/remove"), url.Values{"slug": {"pendant"}}); resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("remove: %d", resp.StatusCode)
 		}
-		for _, c := range []*http.Client{b, browser()} {
-			if resp, _ := get(t, c, site+"/"); resp.StatusCode != http.StatusNotFound {
+		for _, c := range []*http.Client{b, apptest.Browser()} {
+			if resp, _ := apptest.Get(t, c, site+"/"); resp.StatusCode != http.StatusNotFound {
 				t.Errorf("after removal: %d", resp.StatusCode)
 			}
 		}
-		if resp, _ := postForm(t, browser(), ta.url("", "/operator/remove"), url.Values{"slug": {"pendant"}}); resp.StatusCode != http.StatusNotFound {
+		if resp, _ := apptest.PostForm(t, apptest.Browser(), ta.url("", "/operator/remove"), url.Values{"slug": {"pendant"}}); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("remove twice: %d", resp.StatusCode)
 		}
 	})
@@ -201,8 +202,8 @@ func TestOnboardEscaping(t *testing.T) {
 		[]byte(`entityID="https://evil.example/&lt;script&gt;alert(1)&lt;/script&gt;"`), 1)
 
 	name := `<img src=x onerror=alert(2)>`
-	_, page := onboard(t, browser(), ta, "evil", name, md)
-	_, console := get(t, browser(), ta.url("", "/operator"))
+	_, page := onboardCustomer(t, apptest.Browser(), ta, "evil", name, md)
+	_, console := apptest.Get(t, apptest.Browser(), ta.url("", "/operator"))
 	for what, p := range map[string]string{"report": page, "console": console} {
 		for _, bad := range []string{"<script", "<img"} {
 			if strings.Contains(p, bad) {
@@ -228,7 +229,7 @@ func TestDataFile(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "customers.json")
 	ta := startApp(t, "-data", data)
-	if resp, page := onboard(t, browser(), ta, "vandelay", "Vandelay Industries", idp.Metadata()); resp.StatusCode != http.StatusOK {
+	if resp, page := onboardCustomer(t, apptest.Browser(), ta, "vandelay", "Vandelay Industries", idp.Metadata()); resp.StatusCode != http.StatusOK {
 		t.Fatalf("onboarding: %d\n%s", resp.StatusCode, page)
 	}
 	var f dataFile
@@ -250,14 +251,14 @@ func TestDataFile(t *testing.T) {
 	}
 	again := startApp(t, "-data", data)
 	site := again.url("vandelay", "")
-	signIn(t, browser(), site, idp.SignOnURL(), "vera")
+	signIn(t, apptest.Browser(), site, idp.SignOnURL(), "vera")
 	if again.reg.get("acme") == nil {
 		t.Error("no demo customers with -data")
 	}
-	if resp, _ := get(t, browser(), again.url("broken", "/")); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := apptest.Get(t, apptest.Browser(), again.url("broken", "/")); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("broken customer: %d", resp.StatusCode)
 	}
-	if _, console := get(t, browser(), again.url("", "/operator")); !strings.Contains(console, "not served") {
+	if _, console := apptest.Get(t, apptest.Browser(), again.url("", "/operator")); !strings.Contains(console, "not served") {
 		t.Error("the console does not show the broken customer")
 	}
 

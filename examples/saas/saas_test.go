@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/examples/internal/apptest"
 )
 
 // runMainEnv makes the test binary run main instead of the tests, so that
@@ -57,7 +58,7 @@ func TestDemoCustomers(t *testing.T) {
 		t.Run(c.slug, func(t *testing.T) {
 			t.Parallel()
 			dev := ta.reg.get(c.slug).dev
-			b := browser()
+			b := apptest.Browser()
 			site := ta.url(c.slug, "")
 			page := signIn(t, b, site, dev.SignOnURL(), c.account)
 			for _, w := range c.want {
@@ -69,13 +70,13 @@ func TestDemoCustomers(t *testing.T) {
 				t.Errorf("%s's page mentions %s", c.slug, c.not)
 			}
 			// The SP metadata is the customer's own.
-			resp, md := get(t, b, site+"/saml/metadata")
+			resp, md := apptest.Get(t, b, site+"/saml/metadata")
 			if resp.StatusCode != http.StatusOK || !strings.Contains(md, `entityID="`+site+`/saml/metadata"`) || !strings.Contains(md, site+"/saml/acs") {
 				t.Errorf("SP metadata: %d\n%s", resp.StatusCode, md)
 			}
 			// Signing out ends the session, here and at the customer's IdP.
 			signOut(t, b, site, dev.SignOnURL())
-			if resp, _ := get(t, b, site+"/"); !strings.HasPrefix(resp.Header.Get("Location"), dev.SignOnURL()+"?") {
+			if resp, _ := apptest.Get(t, b, site+"/"); !strings.HasPrefix(resp.Header.Get("Location"), dev.SignOnURL()+"?") {
 				t.Errorf("after sign-out: %d to %s", resp.StatusCode, resp.Header.Get("Location"))
 			}
 		})
@@ -83,8 +84,8 @@ func TestDemoCustomers(t *testing.T) {
 
 	t.Run("pickers", func(t *testing.T) {
 		t.Parallel()
-		resp, _ := get(t, browser(), ta.url("acme", "/"))
-		_, page := get(t, browser(), resp.Header.Get("Location"))
+		resp, _ := apptest.Get(t, apptest.Browser(), ta.url("acme", "/"))
+		_, page := apptest.Get(t, apptest.Browser(), resp.Header.Get("Location"))
 		if !strings.Contains(page, "Wile E. Coyote") || !strings.Contains(page, "Acme Corporation") || strings.Contains(page, "Homer") {
 			t.Errorf("acme's picker:\n%s", page)
 		}
@@ -92,7 +93,7 @@ func TestDemoCustomers(t *testing.T) {
 
 	t.Run("routing", func(t *testing.T) {
 		t.Parallel()
-		b := browser()
+		b := apptest.Browser()
 		for _, c := range []struct {
 			url      string
 			status   int
@@ -107,7 +108,7 @@ func TestDemoCustomers(t *testing.T) {
 			{ta.url("", "/saml/metadata"), http.StatusNotFound, ""},
 			{ta.url("acme", "/favicon.ico"), http.StatusNotFound, ""},
 		} {
-			if resp, _ := get(t, b, c.url); resp.StatusCode != c.status || resp.Header.Get("Location") != c.location {
+			if resp, _ := apptest.Get(t, b, c.url); resp.StatusCode != c.status || resp.Header.Get("Location") != c.location {
 				t.Errorf("GET %s: %d to %q, want %d to %q", c.url, resp.StatusCode, resp.Header.Get("Location"), c.status, c.location)
 			}
 		}
@@ -121,15 +122,15 @@ func TestIsolation(t *testing.T) {
 	ta := startApp(t)
 	acme, globex := ta.reg.get("acme").dev, ta.reg.get("globex").dev
 	acmeSite, globexSite := ta.url("acme", ""), ta.url("globex", "")
-	wile := acme.Accounts()[0].User
+	wile := demoFor("acme").accounts("acme")[0].User
 
 	// startSignIn starts a sign-in at site in browser b, and returns the
 	// AuthnRequest the IdP gets.
 	startSignIn := func(t *testing.T, b *http.Client, site string) *entratest.AuthnRequest {
 		t.Helper()
-		resp, _ := get(t, b, site+"/")
+		resp, _ := apptest.Get(t, b, site+"/")
 		u, err := url.Parse(resp.Header.Get("Location"))
-		if err != nil || !isRedirect(resp.StatusCode) {
+		if err != nil || !apptest.IsRedirect(resp.StatusCode) {
 			t.Fatalf("GET %s/: %d to %q", site, resp.StatusCode, resp.Header.Get("Location"))
 		}
 		req, err := entratest.ParseAuthnRequest(u.Query())
@@ -140,15 +141,15 @@ func TestIsolation(t *testing.T) {
 	}
 	acs := func(t *testing.T, b *http.Client, site, samlResponse, relayState string) int {
 		t.Helper()
-		resp, _ := postForm(t, b, site+"/saml/acs", url.Values{"SAMLResponse": {samlResponse}, "RelayState": {relayState}})
+		resp, _ := apptest.PostForm(t, b, site+"/saml/acs", url.Values{"SAMLResponse": {samlResponse}, "RelayState": {relayState}})
 		return resp.StatusCode
 	}
 
 	t.Run("acme's response posted to globex", func(t *testing.T) {
 		t.Parallel()
-		b := browser()
+		b := apptest.Browser()
 		startSignIn(t, b, globexSite) // b has a pending sign-in at globex
-		_, v := idpForm(t, browser(), acmeSite, acme.SignOnURL(), "wile")
+		_, v := idpForm(t, apptest.Browser(), acmeSite, acme.SignOnURL(), "wile")
 		if got := acs(t, b, globexSite, v.Get("SAMLResponse"), v.Get("RelayState")); got != http.StatusForbidden {
 			t.Errorf("globex's ACS answered %d", got)
 		}
@@ -162,7 +163,7 @@ func TestIsolation(t *testing.T) {
 			signer *entratest.IdP
 			status int
 		}{{acme.IdP, http.StatusForbidden}, {globex.IdP, http.StatusSeeOther}} {
-			b := browser()
+			b := apptest.Browser()
 			req := startSignIn(t, b, globexSite)
 			s, err := c.signer.Response(req.Response(wile))
 			if err != nil {
@@ -179,7 +180,7 @@ func TestIsolation(t *testing.T) {
 
 	t.Run("acme's request ID at globex", func(t *testing.T) {
 		t.Parallel()
-		b := browser()
+		b := apptest.Browser()
 		req := startSignIn(t, b, acmeSite) // a pending-request cookie for acme
 		r := req.Response(wile)
 		r.ACSURL, r.Audience = globexSite+"/saml/acs", globexSite+"/saml/metadata"
@@ -197,19 +198,19 @@ func TestIsolation(t *testing.T) {
 		if len(post.Cookies()) == 0 {
 			t.Fatal("no pending-request cookie for acme")
 		}
-		if resp, _ := do(t, browser(), post); resp.StatusCode != http.StatusForbidden {
+		if resp, _ := apptest.Do(t, apptest.Browser(), post); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("globex accepted a response to acme's request: %d", resp.StatusCode)
 		}
 	})
 
 	t.Run("acme's session cookie at globex", func(t *testing.T) {
 		t.Parallel()
-		b := browser()
+		b := apptest.Browser()
 		signIn(t, b, acmeSite, acme.SignOnURL(), "wile")
 		acmeURL, _ := url.Parse(acmeSite + "/")
 		var session *http.Cookie
 		for _, c := range b.Jar.Cookies(acmeURL) {
-			if c.Name == "entrasaml_session" {
+			if strings.HasSuffix(c.Name, "entrasaml_session") { // __Host- on https
 				session = c
 			}
 		}
@@ -222,7 +223,7 @@ func TestIsolation(t *testing.T) {
 		}{{acmeSite, http.StatusOK}, {globexSite, http.StatusSeeOther}} {
 			req, _ := http.NewRequest(http.MethodGet, c.site+"/", nil)
 			req.AddCookie(session)
-			resp, body := do(t, browser(), req)
+			resp, body := apptest.Do(t, apptest.Browser(), req)
 			if resp.StatusCode != c.status || c.status == http.StatusSeeOther && !strings.HasPrefix(resp.Header.Get("Location"), globex.SignOnURL()) {
 				t.Errorf("%s with acme's session cookie: %d to %q, want %d", c.site, resp.StatusCode, resp.Header.Get("Location"), c.status)
 			}
@@ -283,7 +284,7 @@ func TestProcess(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	var stderr syncBuffer
+	var stderr apptest.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -317,7 +318,7 @@ func TestProcess(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the app did not print its console URL")
 	}
-	if resp, body := get(t, browser(), u); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Acme Corporation") || !strings.Contains(body, "Globex Corporation") {
+	if resp, body := apptest.Get(t, apptest.Browser(), u); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Acme Corporation") || !strings.Contains(body, "Globex Corporation") {
 		t.Fatalf("GET %s: %d", u, resp.StatusCode)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -2,15 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
+	"errors"
+	"flag"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/examples/internal/apptest"
 )
 
 const testEntityID = "https://webapp.test/saml"
@@ -24,19 +30,13 @@ var adele = entratest.User{
 
 var extraClaims = []entratest.Attribute{{Name: "urn:example:<claim>", Values: []string{"<script>document.title='x'</script>", "two & three"}}}
 
-// acs posts a response to the app's ACS with the RelayState of req.
-func (a *testApp) acs(t *testing.T, c *http.Client, samlResponse, relayState string) (*http.Response, string) {
-	t.Helper()
-	return postForm(t, c, a.root+"/saml/acs", url.Values{"SAMLResponse": {samlResponse}, "RelayState": {relayState}})
-}
-
 func TestSignIn(t *testing.T) {
 	t.Parallel()
 	idp, md := newIdP(t)
 	a := startApp(t, "127.0.0.1", "-metadata", md, "-entity-id", testEntityID)
-	c := browser()
+	c := apptest.Browser()
 
-	resp, _ := get(t, c, a.root+"/deep/link?x=1&y=%3Cz%3E")
+	resp, _ := apptest.Get(t, c, a.root+"/deep/link?x=1&y=%3Cz%3E")
 	req := requireIdPRedirect(t, resp, idp.SignOnURL())
 	if req.Issuer != testEntityID || req.ACSURL != a.root+"/saml/acs" {
 		t.Fatalf("AuthnRequest Issuer %q ACS %q", req.Issuer, req.ACSURL)
@@ -48,15 +48,14 @@ func TestSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, body := a.acs(t, c, samlResponse, req.RelayState)
-	if !isRedirect(resp.StatusCode) || resp.Header.Get("Location") != "/deep/link?x=1&y=%3Cz%3E" {
+	if !apptest.IsRedirect(resp.StatusCode) || resp.Header.Get("Location") != "/deep/link?x=1&y=%3Cz%3E" {
 		t.Fatalf("ACS: %d to %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
-	sc := cookie(resp, "entrasaml_session")
-	if sc == nil || len(sc.String()) >= 4096 || !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode {
-		t.Fatalf("session cookie %v", sc)
+	if sc := setCookies(resp); len(sc) != 1 || len(sc[0].String()) >= 4096 || !sc[0].HttpOnly || sc[0].SameSite != http.SameSiteLaxMode {
+		t.Fatalf("the ACS set cookies %v, want one HttpOnly SameSite=Lax session cookie", sc)
 	}
 
-	resp, body = get(t, c, a.root+"/")
+	resp, body = apptest.Get(t, c, a.root+"/")
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET / after sign-in: %d\n%s", resp.StatusCode, body)
 	}
@@ -82,14 +81,14 @@ func TestSignIn(t *testing.T) {
 		}
 	}
 	// Other pages are open too, and stay so.
-	if resp, _ := get(t, c, a.root+"/orders/42"); resp.StatusCode != http.StatusOK {
+	if resp, _ := apptest.Get(t, c, a.root+"/orders/42"); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /orders/42: %d", resp.StatusCode)
 	}
 
 	// Sign-out ends the session (and, through the IdP, its single logout):
 	// the next page goes to the IdP again.
 	signOut(t, c, a.root, idp)
-	resp, _ = get(t, c, a.root+"/")
+	resp, _ = apptest.Get(t, c, a.root+"/")
 	requireIdPRedirect(t, resp, idp.SignOnURL())
 }
 
@@ -138,8 +137,8 @@ func TestSignInRefused(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			b := browser()
-			resp, _ := get(t, b, a.root+"/private")
+			b := apptest.Browser()
+			resp, _ := apptest.Get(t, b, a.root+"/private")
 			req := requireIdPRedirect(t, resp, idp.SignOnURL())
 			r := req.Response(adele)
 			if c.mod != nil {
@@ -152,18 +151,18 @@ func TestSignInRefused(t *testing.T) {
 			if resp.StatusCode != c.status || !strings.Contains(body, c.text) {
 				t.Errorf("ACS: %d, want %d with %q\n%s", resp.StatusCode, c.status, c.text, body)
 			}
-			if sc := cookie(resp, "entrasaml_session"); sc != nil && sc.MaxAge >= 0 {
-				t.Errorf("a failed sign-in set a session cookie: %v", sc)
+			if sc := setCookies(resp); len(sc) != 0 {
+				t.Errorf("a failed sign-in set cookies: %v", sc)
 			}
-			resp, _ = get(t, b, a.root+"/")
+			resp, _ = apptest.Get(t, b, a.root+"/")
 			requireIdPRedirect(t, resp, idp.SignOnURL())
 		})
 	}
 
 	t.Run("Entra error", func(t *testing.T) {
 		t.Parallel()
-		b := browser()
-		resp, _ := get(t, b, a.root+"/")
+		b := apptest.Browser()
+		resp, _ := apptest.Get(t, b, a.root+"/")
 		req := requireIdPRedirect(t, resp, idp.SignOnURL())
 		s, err := idp.ErrorResponse(req.ACSURL, req.ID, entratest.StatusRequester, "", "AADSTS50105: Your administrator has configured the application to block users unless they are specifically granted ('assigned') access.")
 		if err != nil {
@@ -177,21 +176,21 @@ func TestSignInRefused(t *testing.T) {
 
 	t.Run("replay", func(t *testing.T) {
 		t.Parallel()
-		b := browser()
-		resp, _ := get(t, b, a.root+"/")
+		b := apptest.Browser()
+		resp, _ := apptest.Get(t, b, a.root+"/")
 		req := requireIdPRedirect(t, resp, idp.SignOnURL())
 		s := sign(t, req.Response(adele))
-		if resp, _ := a.acs(t, b, s, req.RelayState); !isRedirect(resp.StatusCode) {
+		if resp, _ := a.acs(t, b, s, req.RelayState); !apptest.IsRedirect(resp.StatusCode) {
 			t.Fatalf("first use: %d", resp.StatusCode)
 		}
-		if resp, _ := a.acs(t, browser(), s, req.RelayState); resp.StatusCode != http.StatusForbidden {
+		if resp, _ := a.acs(t, apptest.Browser(), s, req.RelayState); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("replay in another browser: %d", resp.StatusCode)
 		}
 	})
 
 	t.Run("GET ACS", func(t *testing.T) {
 		t.Parallel()
-		if resp, _ := get(t, browser(), a.root+"/saml/acs"); resp.StatusCode != http.StatusMethodNotAllowed {
+		if resp, _ := apptest.Get(t, apptest.Browser(), a.root+"/saml/acs"); resp.StatusCode != http.StatusMethodNotAllowed {
 			t.Errorf("GET /saml/acs: %d", resp.StatusCode)
 		}
 	})
@@ -205,43 +204,52 @@ func TestIdPInitiated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := browser()
+	c := apptest.Browser()
 	resp, body := a.acs(t, c, s, "/reports?q=1")
-	if !isRedirect(resp.StatusCode) || resp.Header.Get("Location") != "/reports?q=1" {
+	if !apptest.IsRedirect(resp.StatusCode) || resp.Header.Get("Location") != "/reports?q=1" {
 		t.Fatalf("unsolicited response with -allow-idp-initiated: %d to %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
-	if resp, _ := get(t, c, a.root+"/reports?q=1"); resp.StatusCode != http.StatusOK {
+	if resp, _ := apptest.Get(t, c, a.root+"/reports?q=1"); resp.StatusCode != http.StatusOK {
 		t.Errorf("after IdP-initiated sign-in: %d", resp.StatusCode)
 	}
 }
 
-// Instances behind one load balancer (same root URL and entity ID) that
-// share -session-key and -store-dir accept each other's cookies.
-func TestSharedSessionKey(t *testing.T) {
+// Without -redis, instances that share -session-key (behind one load
+// balancer: same root URL and entity ID) finish each other's sign-ins, as
+// the pending request travels in a cookie sealed with the key, but each
+// keeps its own sessions in memory; an instance with another key refuses.
+func TestSessionKeyWithoutRedis(t *testing.T) {
 	t.Parallel()
 	idp, md := newIdP(t)
 	key := strings.Repeat("0123456789abcdef", 4)
-	dir := t.TempDir()
-	a := startApp(t, "127.0.0.1", "-metadata", md, "-session-key", key, "-store-dir", dir)
-	b := startApp(t, "127.0.0.1", "-metadata", md, "-session-key", key, "-store-dir", dir, "-root-url", a.root)
-	c := startApp(t, "127.0.0.1", "-metadata", md, "-store-dir", dir, "-root-url", a.root) // another (random) key
+	a := startApp(t, "127.0.0.1", "-metadata", md, "-session-key", key)
+	b := startApp(t, "127.0.0.1", "-metadata", md, "-session-key", key, "-root-url", a.root)
+	c := startApp(t, "127.0.0.1", "-metadata", md, "-root-url", a.root) // a random key
 
-	br := browser()
-	resp, _ := get(t, br, a.root+"/")
-	req := requireIdPRedirect(t, resp, idp.SignOnURL())
-	s, err := idp.Response(req.Response(adele))
-	if err != nil {
-		t.Fatal(err)
+	// A sign-in started on a, finished on another instance. The cookie jar
+	// sends 127.0.0.1's cookies to every port.
+	finishOn := func(br *http.Client, other *testApp) *http.Response {
+		resp, _ := apptest.Get(t, br, a.root+"/")
+		req := requireIdPRedirect(t, resp, idp.SignOnURL())
+		s, err := idp.Response(req.Response(adele))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, _ = apptest.PostForm(t, br, "http://"+other.addr+"/saml/acs", url.Values{"SAMLResponse": {s}, "RelayState": {req.RelayState}})
+		return resp
 	}
-	if resp, body := a.acs(t, br, s, req.RelayState); !isRedirect(resp.StatusCode) {
-		t.Fatalf("ACS: %d\n%s", resp.StatusCode, body)
+	if resp := finishOn(apptest.Browser(), c); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("ACS of an instance with another key: %d, want 403", resp.StatusCode)
 	}
-	// The cookie jar sends 127.0.0.1's cookies to every port.
-	if resp, body := get(t, br, "http://"+b.addr+"/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "demo:"+adele.ObjectID) {
-		t.Errorf("instance b: %d", resp.StatusCode)
+	br := apptest.Browser()
+	if resp := finishOn(br, b); !apptest.IsRedirect(resp.StatusCode) {
+		t.Fatalf("ACS of an instance with the same key: %d", resp.StatusCode)
 	}
-	resp, _ = get(t, br, "http://"+c.addr+"/")
-	requireIdPRedirect(t, resp, idp.SignOnURL())
+	if resp, body := apptest.Get(t, br, "http://"+b.addr+"/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "demo:"+adele.ObjectID) {
+		t.Errorf("instance b after its sign-in: %d", resp.StatusCode)
+	}
+	resp, _ := apptest.Get(t, br, "http://"+a.addr+"/")
+	requireIdPRedirect(t, resp, idp.SignOnURL()) // a does not know b's session
 }
 
 // -metadata also takes the App Federation Metadata Url; entratest's Server
@@ -259,15 +267,118 @@ func TestMetadataURL(t *testing.T) {
 	t.Cleanup(srv.Close)
 	srv.SetUser(adele)
 	a := startApp(t, "localhost", "-metadata", srv.MetadataURL())
-	c := browser()
-	resp, _ := get(t, c, a.root+"/x")
+	c := apptest.Browser()
+	resp, _ := apptest.Get(t, c, a.root+"/x")
 	requireIdPRedirect(t, resp, srv.SignOnURL())
-	_, page := get(t, c, resp.Header.Get("Location"))
-	acs, v := form(t, page)
-	if resp, _ := postForm(t, c, acs, v); !isRedirect(resp.StatusCode) || resp.Header.Get("Location") != "/x" {
+	_, page := apptest.Get(t, c, resp.Header.Get("Location"))
+	acs, v := apptest.Form(t, page)
+	if resp, _ := apptest.PostForm(t, c, acs, v); !apptest.IsRedirect(resp.StatusCode) || resp.Header.Get("Location") != "/x" {
 		t.Fatalf("ACS: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if resp, body := get(t, c, a.root+"/x"); resp.StatusCode != http.StatusOK || !strings.Contains(body, adele.ObjectID) {
+	if resp, body := apptest.Get(t, c, a.root+"/x"); resp.StatusCode != http.StatusOK || !strings.Contains(body, adele.ObjectID) {
 		t.Errorf("GET /x: %d", resp.StatusCode)
+	}
+}
+
+// Without -metadata the app starts the development IdP on another site,
+// whose accounts show what the app does with each kind of user.
+func TestDevIdP(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, "localhost")
+	if !strings.HasPrefix(a.idpURL, "http://127.0.0.1:") {
+		t.Fatalf("development IdP at %q, want 127.0.0.1 for an app on localhost\n%s", a.idpURL, a.out.Stdout.String())
+	}
+	const domain = "@contoso.onmicrosoft.com"
+	for _, c := range []struct {
+		user, path string
+		status     int
+		want       []string
+	}{
+		{"adele", "/orders/42?x=1", http.StatusOK, []string{"AdeleV" + domain, "demo:6e7b768e-07e2-4810-8459-485f84f8f204", "3 groups", "Admin", "R&amp;D &lt;Labs&gt;"}},
+		{"megan", "/", http.StatusOK, []string{"MeganB" + domain, "150 groups"}},
+		{"grady", "/", http.StatusOK, []string{"GradyO" + domain, "0 groups; overage", "groups.link"}},
+		{"ursula", "/", http.StatusForbidden, []string{"not set up"}},
+	} {
+		t.Run(c.user, func(t *testing.T) {
+			t.Parallel()
+			b := apptest.Browser()
+			acs, v := apptest.Pick(t, b, a.root+c.path, a.signOn, c.user)
+			if acs != a.root+"/saml/acs" {
+				t.Fatalf("the IdP posts to %q", acs)
+			}
+			resp, page := apptest.PostForm(t, b, acs, v)
+			if c.status == http.StatusOK {
+				if !apptest.IsRedirect(resp.StatusCode) || resp.Header.Get("Location") != c.path {
+					t.Fatalf("ACS: %d to %q, want %s", resp.StatusCode, resp.Header.Get("Location"), c.path)
+				}
+				resp, page = apptest.Get(t, b, a.root+c.path)
+			}
+			if resp.StatusCode != c.status {
+				t.Fatalf("%d, want %d\n%s", resp.StatusCode, c.status, page)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(page, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+		})
+	}
+	// Signing out goes through the development IdP and back.
+	b := apptest.Browser()
+	acs, v := apptest.Pick(t, b, a.root+"/", a.signOn, "adele")
+	if resp, _ := apptest.PostForm(t, b, acs, v); !apptest.IsRedirect(resp.StatusCode) {
+		t.Fatalf("ACS: %d", resp.StatusCode)
+	}
+	resp, page := apptest.ClickLink(t, b, a.root+"/saml/logout")
+	for i := 0; apptest.IsRedirect(resp.StatusCode) && i < 5; i++ {
+		resp, page = apptest.Get(t, b, resolve(t, resp.Request.URL.String(), resp.Header.Get("Location")))
+	}
+	if !strings.Contains(page, "signed out") {
+		t.Errorf("after sign-out: %s\n%s", resp.Request.URL, page)
+	}
+	if resp, _ := apptest.Get(t, b, a.root+"/"); !strings.HasPrefix(resp.Header.Get("Location"), a.signOn+"?") {
+		t.Errorf("after sign-out, / answers %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// The environment variables configure the app, flags win over them, and
+// -h shows their values but not the session key.
+func TestEnvironment(t *testing.T) {
+	t.Parallel()
+	key := strings.Repeat("ab", 32)
+	env := map[string]string{"WEBAPP_ROOT_URL": "https://env.example", "WEBAPP_ENTITY_ID": "urn:env", "WEBAPP_SESSION_KEY": key,
+		"WEBAPP_REDIS_URL": "redis://127.0.0.1:1/0", "WEBAPP_METADATA": "env.xml"}
+	var usage bytes.Buffer
+	err := run(context.Background(), []string{"-h"}, func(k string) string { return env[k] }, io.Discard, &usage)
+	if !errors.Is(err, flag.ErrHelp) || strings.Contains(usage.String(), key) {
+		t.Errorf("-h: %v\n%s", err, usage.String())
+	}
+	for _, want := range []string{"https://env.example", "urn:env", "redis://127.0.0.1:1/0", "env.xml", "WEBAPP_SESSION_KEY"} {
+		if !strings.Contains(usage.String(), want) {
+			t.Errorf("-h lacks %q", want)
+		}
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"WEBAPP_SESSION_KEY": "abcd"}, nil, "-session-key"},
+		{map[string]string{"WEBAPP_SESSION_KEY": "abcd"}, []string{"-session-key", strings.Repeat("zz", 32)}, "-session-key"},
+		{map[string]string{"WEBAPP_REDIS_URL": "mysql://x"}, nil, "-redis"},
+		{map[string]string{"WEBAPP_METADATA": "/no/such/file.xml"}, nil, "no such file"},
+		{map[string]string{"WEBAPP_METADATA": "app_test.go"}, nil, "metadata"},
+		{map[string]string{"WEBAPP_ROOT_URL": "ftp://x.example"}, nil, "BaseURL"},
+		{map[string]string{"WEBAPP_ADDR": "no-port"}, nil, "no-port"},
+		{nil, []string{"-addr", "no-port"}, "no-port"},
+		{nil, []string{"-no-such-flag"}, "no-such-flag"},
+	} {
+		if c.env["WEBAPP_ADDR"] == "" && !slices.Contains(c.args, "-addr") {
+			c.args = append([]string{"-addr", "127.0.0.1:0"}, c.args...)
+		}
+		err := run(context.Background(), c.args, func(k string) string { return c.env[k] }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("env %v args %q: %v, want an error about %s", c.env, c.args, err, c.want)
+		}
 	}
 }

@@ -1,21 +1,23 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/examples/internal/apptest"
 )
 
 // testKey is one IdP signing key shared by the tests: generating RSA keys
@@ -44,141 +46,74 @@ func newIdP(t *testing.T) (*entratest.IdP, string) {
 	return idp, path
 }
 
-// syncBuffer is a bytes.Buffer safe for the app's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // testApp is the app running in-process.
 type testApp struct {
-	root, idpURL string // the root URL and the dev IdP's origin ("" with -metadata)
-	addr         string // host:port the app listens on
-	stdout       *syncBuffer
+	root   string // the root URL
+	addr   string // host:port the app listens on
+	idpURL string // the development IdP's URL ("" with -metadata)
+	signOn string // and its sign-on URL
+	out    apptest.Output
 }
 
-// startApp runs the app as the acceptance suite starts it, with -addr and
-// -root-url naming a free port on 127.0.0.1 (the root URL's host is
-// rootHost), plus args. It is stopped, and run must return nil, when the
-// test ends; the log is printed if the test failed.
+var openLine = regexp.MustCompile(`(?m)^open (\S+)/$`)
+
+var devIdPLine = regexp.MustCompile(`(?m)^development IdP \(fake Entra tenant ([-0-9a-f]+)\) at (\S+)/$`)
+
+// startApp runs the app as a user would, with -addr and -root-url naming
+// a free port on 127.0.0.1 (the root URL's host is rootHost), plus args.
+// It is stopped, and run must return nil, when the test ends.
 func startApp(t *testing.T, rootHost string, args ...string) *testApp {
 	t.Helper()
-	return startAppWith(t, rootHost, hooks{}, args...)
-}
-
-// startAppWith is startApp with hooks (whose listener and ready are
-// replaced).
-func startAppWith(t *testing.T, rootHost string, h hooks, args ...string) *testApp {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	a := &testApp{addr: ln.Addr().String(), stdout: &syncBuffer{}}
-	args = append([]string{"-addr", a.addr, "-root-url", "http://" + net.JoinHostPort(rootHost, port)}, args...)
-	stderr := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan [2]string, 1)
-	done := make(chan error, 1)
-	noEnv := func(string) string { return "" }
-	go func() {
-		h.appListener = ln
-		h.ready = func(root, idp string) { ready <- [2]string{root, idp} }
-		done <- runWith(ctx, args, noEnv, a.stdout, stderr, h)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("run did not return after its context was cancelled")
-		}
-		if t.Failed() {
-			t.Logf("app log:\n%s", stderr.String())
-		}
-	})
-	select {
-	case u := <-ready:
-		a.root, a.idpURL = u[0], u[1]
-	case err := <-done:
-		t.Fatalf("run returned before it was ready: %v\n%s", err, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("the app did not start")
-	}
+	a := &testApp{addr: apptest.FreeAddr(t)}
+	_, port, _ := net.SplitHostPort(a.addr)
+	a.root = "http://" + net.JoinHostPort(rootHost, port)
+	a.start(t, args...)
 	return a
 }
 
-// browser returns a client with a cookie jar that does not follow
-// redirects, so that each hop can be checked.
-func browser() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       20 * time.Second,
-	}
-}
-
-// get loads u as a browser's page navigation would.
-func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+// startObserved runs the app behind a reverse proxy that the browser
+// reaches at the root URL (host rootHost), and that records the ACS POSTs
+// in log.
+func startObserved(t *testing.T, rootHost string, log *apptest.ACSLog) *testApp {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	return do(t, c, req)
+	a := &testApp{addr: apptest.FreeAddr(t)}
+	target := &url.URL{Scheme: "http", Host: a.addr}
+	proxy := httptest.NewServer(log.Wrap(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host // the app sees the browser's Host, as behind a load balancer
+	}}))
+	t.Cleanup(proxy.Close)
+	_, port, _ := net.SplitHostPort(proxy.Listener.Addr().String())
+	a.root = "http://" + net.JoinHostPort(rootHost, port)
+	a.start(t)
+	return a
 }
 
-// postForm posts form to u, as a browser submits a form.
-func postForm(t *testing.T, c *http.Client, u string, form url.Values) (*http.Response, string) {
+func (a *testApp) start(t *testing.T, args ...string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
+	args = append([]string{"-addr", a.addr, "-root-url", a.root}, args...)
+	noEnv := func(string) string { return "" }
+	a.out = apptest.Start(t, func(ctx context.Context, stdout, stderr io.Writer) error {
+		return run(ctx, args, noEnv, stdout, stderr)
+	}, func(o apptest.Output) bool { return openLine.MatchString(o.Stdout.String()) })
+	a.root = openLine.FindStringSubmatch(a.out.Stdout.String())[1] // -root-url in args wins
+	if m := devIdPLine.FindStringSubmatch(a.out.Stdout.String()); m != nil {
+		a.idpURL, a.signOn = m[2], m[2]+"/"+m[1]+"/saml2"
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return do(t, c, req)
 }
 
-func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
+// acs posts a response to the app's ACS with relayState.
+func (a *testApp) acs(t *testing.T, c *http.Client, samlResponse, relayState string) (*http.Response, string) {
 	t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
+	return apptest.PostForm(t, c, a.root+"/saml/acs", url.Values{"SAMLResponse": {samlResponse}, "RelayState": {relayState}})
 }
-
-func isRedirect(code int) bool { return code == http.StatusFound || code == http.StatusSeeOther }
 
 // requireIdPRedirect checks that resp sends the browser to signOnURL with
 // an AuthnRequest, and returns the request.
 func requireIdPRedirect(t *testing.T, resp *http.Response, signOnURL string) *entratest.AuthnRequest {
 	t.Helper()
 	loc := resp.Header.Get("Location")
-	if !isRedirect(resp.StatusCode) || !strings.HasPrefix(loc, signOnURL+"?") {
+	if !apptest.IsRedirect(resp.StatusCode) || !strings.HasPrefix(loc, signOnURL+"?") {
 		t.Fatalf("got %d to %q, want a redirect to %s", resp.StatusCode, loc, signOnURL)
 	}
 	u, err := url.Parse(loc)
@@ -203,9 +138,13 @@ func requireIdPRedirect(t *testing.T, resp *http.Response, signOnURL string) *en
 // answers at the app's Logout URL, which shows the signed-out page.
 func signOut(t *testing.T, c *http.Client, root string, idp *entratest.IdP) {
 	t.Helper()
-	resp, _ := get(t, c, root+"/saml/logout")
+	resp, body := apptest.ClickLink(t, c, root+"/saml/logout")
+	if resp.StatusCode == http.StatusOK { // a confirmation page: submit it
+		action, v := apptest.Form(t, body)
+		resp, _ = apptest.PostForm(t, c, resolve(t, root+"/saml/logout", action), v)
+	}
 	loc := resp.Header.Get("Location")
-	if !isRedirect(resp.StatusCode) || !strings.HasPrefix(loc, idp.SignOnURL()+"?") {
+	if !apptest.IsRedirect(resp.StatusCode) || !strings.HasPrefix(loc, idp.SignOnURL()+"?") {
 		t.Fatalf("logout: %d to %q, want the IdP's logout URL %s", resp.StatusCode, loc, idp.SignOnURL())
 	}
 	u, err := url.Parse(loc)
@@ -220,17 +159,35 @@ func signOut(t *testing.T, c *http.Client, root string, idp *entratest.IdP) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp, body := get(t, c, back); resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
+	resp, body = apptest.Get(t, c, back)
+	for apptest.IsRedirect(resp.StatusCode) { // to a clean signed-out URL
+		resp, body = apptest.Get(t, c, resolve(t, back, resp.Header.Get("Location")))
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
 		t.Fatalf("LogoutResponse: %d\n%s", resp.StatusCode, body)
 	}
 }
 
-// cookie returns the cookie named name that resp sets, or nil.
-func cookie(resp *http.Response, name string) *http.Cookie {
+func resolve(t *testing.T, base, ref string) string {
+	t.Helper()
+	b, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.Parse(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.String()
+}
+
+// setCookies returns the cookies resp sets (not those it deletes).
+func setCookies(resp *http.Response) []*http.Cookie {
+	var out []*http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == name {
-			return c
+		if c.MaxAge >= 0 && c.Value != "" {
+			out = append(out, c)
 		}
 	}
-	return nil
+	return out
 }

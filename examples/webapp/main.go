@@ -1,219 +1,219 @@
-// Command webapp is an example web application that signs its users in
-// with Microsoft Entra ID over SAML 2.0, using package entrasaml. Every page
-// outside /saml/ requires a signed-in user and shows who signed in, with
-// every claim of the assertion.
-//
-// With no -metadata it also starts a development IdP (a fake Entra tenant,
-// package devidp, built on entratest) on a second local port, on another site than the app
-// (127.0.0.1 when the app is on localhost, localhost when the app is on
-// 127.0.0.1), so the sign-in works like the real thing: a redirect to a
-// "Pick an account" page, then a cross-site form POST to the ACS.
-//
-//	go run ./examples/webapp            # then open http://localhost:8080/
-//
-// With a real Entra application, register the Identifier (-entity-id) and
-// the Reply URL (ROOT/saml/acs), download its Federation Metadata XML, and
-// run
-//
-//	go run ./examples/webapp -root-url https://app.example -entity-id https://app.example/saml -metadata app.xml
-//
-// Flags (environment variables in brackets; a flag wins over its variable):
-//
-//	-addr                listen address [WEBAPP_ADDR] (default 127.0.0.1:8080)
-//	-root-url            the app's origin as browsers see it [WEBAPP_ROOT_URL] (default http://localhost:<port of -addr>)
-//	-entity-id           the SP's Identifier [WEBAPP_ENTITY_ID] (default ROOT/saml/metadata)
-//	-metadata            file with the Entra Federation Metadata XML, or the App Federation Metadata Url [WEBAPP_METADATA] (default: start the development IdP)
-//	-idp-addr            listen address of the development IdP [WEBAPP_IDP_ADDR] (default 127.0.0.1:0, a free port)
-//	-session-key         64 hex digits (32 bytes), comma-separated for rotation [WEBAPP_SESSION_KEY] (default: random)
-//	-store-dir           directory for sessions and the replay cache [WEBAPP_STORE_DIR] (see below)
-//	-allow-idp-initiated accept unsolicited responses [WEBAPP_ALLOW_IDP_INITIATED]
-//
-// Several instances behind one load balancer must share -root-url,
-// -entity-id, -session-key and the store: entrasaml keeps sessions and used
-// assertion IDs in its Store, and the cookie holds only a sealed session ID.
-// So with -session-key the example keeps them in files under -store-dir,
-// by default a directory in the user's cache directory named after the
-// key, which every instance on the machine given the same key shares.
-// Without -session-key they live in memory and die with the process.
+// Command webapp is a web app whose users sign in with Microsoft Entra ID
+// over SAML 2.0: every page outside /saml/ needs a signed-in user and shows
+// who it is. Copy this file into your app; see README.md for Entra's side.
+// Without -metadata it starts a development IdP (a fake Entra tenant with a
+// "Pick an account" page, package entratest). Flags have environment
+// variables (see -h); a flag wins over its variable.
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/entrasaml/entrasaml"
-	"github.com/entrasaml/entrasaml/examples/internal/devidp"
-	"github.com/entrasaml/entrasaml/examples/internal/serve"
+	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/redisstore"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		var usage usageError
-		switch {
-		case errors.Is(err, flag.ErrHelp):
-			return
-		case errors.As(err, &usage):
-			os.Exit(2) // the flag package printed the problem and the usage
-		}
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "webapp:", err)
 		os.Exit(1)
 	}
 }
 
-// run runs the app until ctx is cancelled, then shuts it down and returns
-// nil. It returns an error when the configuration is unusable or a
-// server cannot start.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runWith(ctx, args, os.Getenv, stdout, stderr, hooks{})
-}
-
-// hooks let tests run the app in-process.
-type hooks struct {
-	// appListener and idpListener, when set, are used instead of listening
-	// on -addr and -idp-addr.
-	appListener, idpListener net.Listener
-	// ready is called once both servers accept connections, with the app's
-	// root URL and the development IdP's origin ("" with -metadata).
-	ready func(rootURL, idpURL string)
-	// wrap, when set, wraps the app's handler (to observe requests).
-	wrap func(http.Handler) http.Handler
-}
-
-func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, h hooks) error {
-	cfg, err := parseFlags(args, getenv, stderr)
-	if err != nil {
+// run runs the app until ctx is done.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	// 1. Flags, with the WEBAPP_* environment variables as defaults.
+	fs := flag.NewFlagSet("webapp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", cmp.Or(getenv("WEBAPP_ADDR"), "127.0.0.1:8080"), "listen `address` [WEBAPP_ADDR]")
+	rootURL := fs.String("root-url", getenv("WEBAPP_ROOT_URL"), "the app's URL as browsers see it [WEBAPP_ROOT_URL] (default http://localhost:<port of -addr>)")
+	entityID := fs.String("entity-id", getenv("WEBAPP_ENTITY_ID"), "the app's Identifier (Entity ID) in Entra [WEBAPP_ENTITY_ID] (default ROOT/saml/metadata)")
+	metadata := fs.String("metadata", getenv("WEBAPP_METADATA"), "Entra's Federation Metadata XML `file`, or the App Federation Metadata Url [WEBAPP_METADATA] (default: start a development IdP)")
+	redisURL := fs.String("redis", getenv("WEBAPP_REDIS_URL"), "keep sessions and used assertion IDs in the Redis at this `URL` (redis://HOST:PORT/DB), shared by every instance [WEBAPP_REDIS_URL] (default: in memory)")
+	keys := fs.String("session-key", "", "cookie sealing keys, 64 `hex` digits each, comma-separated for rotation (the first seals) [WEBAPP_SESSION_KEY] (default: random)")
+	allowIdPInitiated, _ := strconv.ParseBool(getenv("WEBAPP_ALLOW_IDP_INITIATED"))
+	fs.BoolVar(&allowIdPInitiated, "allow-idp-initiated", allowIdPInitiated, "accept sign-ins started in Entra (My Apps) [WEBAPP_ALLOW_IDP_INITIATED]")
+	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *keys == "" { // read here, not as the default: -h must not print a secret
+		*keys = getenv("WEBAPP_SESSION_KEY")
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	appLn := h.appListener
-	if appLn == nil {
-		if appLn, err = net.Listen("tcp", cfg.addr); err != nil {
-			return err
+	// 2. Listen first: the default root URL names the port.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if *rootURL == "" {
+		*rootURL = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	}
+	if *rootURL = strings.TrimRight(*rootURL, "/"); *entityID == "" {
+		*entityID = *rootURL + "/saml/metadata"
+	}
+
+	// 3. The service provider. Provision maps each verified user to an
+	// account of the app. SessionKeys seal the cookies: instances behind
+	// one load balancer need the same keys, and the same Store for the
+	// sessions and the replay cache (-redis); without -redis each instance
+	// keeps its own sessions in memory, lost when it stops.
+	cfg := entrasaml.Config{EntityID: *entityID, BaseURL: *rootURL, AllowIdPInitiated: allowIdPInitiated, Provision: provision, Logger: logger}
+	if *keys != "" { // else random keys
+		for k := range strings.SplitSeq(*keys, ",") {
+			b, err := hex.DecodeString(strings.TrimSpace(k))
+			if err != nil || len(b) != entrasaml.SessionKeySize {
+				return fmt.Errorf("-session-key: each key is %d hex digits", 2*entrasaml.SessionKeySize)
+			}
+			cfg.SessionKeys = append(cfg.SessionKeys, b)
 		}
 	}
-	defer appLn.Close()
-	if err := cfg.complete(appLn.Addr()); err != nil {
-		return err
+	if *redisURL != "" {
+		opts, err := redis.ParseURL(*redisURL)
+		if err != nil {
+			return fmt.Errorf("-redis: %w", err)
+		}
+		cfg.Store = redisstore.New(redis.NewClient(opts), redisstore.Options{})
 	}
 
-	metadata, idpLn, dev, err := loadMetadata(cfg, h.idpListener, logger)
+	// 4. The IdP: Entra's metadata (a URL entrasaml fetches and refreshes,
+	// or a file), or else a development IdP.
+	var devIdP *entratest.Server
+	switch m := *metadata; {
+	case strings.HasPrefix(m, "https://") || strings.HasPrefix(m, "http://"):
+		cfg.MetadataURL = m
+	case m != "":
+		if cfg.Metadata, err = os.ReadFile(m); err != nil {
+			return err
+		}
+	default:
+		if devIdP, err = startDevIdP(*rootURL); err != nil {
+			return err
+		}
+		defer devIdP.Close()
+		cfg.Metadata = devIdP.Metadata()
+	}
+	sp, err := entrasaml.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if idpLn != nil {
-		defer idpLn.Close()
+	if devIdP != nil {
+		devIdP.SetLogoutURL(sp.LogoutURL()) // the Logout URL you would register in Entra
 	}
 
-	store, err := cfg.store(logger)
-	if err != nil {
-		return err
-	}
-	spConfig := entrasaml.Config{
-		EntityID:          cfg.entityID,
-		BaseURL:           cfg.rootURL,
-		Metadata:          metadata,
-		Store:             store,
-		SessionKeys:       cfg.sessionKeys,
-		AllowIdPInitiated: cfg.allowIdPInitiated,
-		Provision:         provision,
-		Logger:            logger,
-	}
-	if metadata == nil {
-		spConfig.MetadataURL = cfg.metadataPath
-	}
-	sp, err := entrasaml.New(ctx, spConfig)
-	if err != nil {
-		return err
-	}
-
+	// 5. Routes: the SP serves /saml/ (ACS, metadata, logout), and
+	// RequireAccount sends every visitor without a session to Entra, then
+	// back to the page they asked for.
 	mux := http.NewServeMux()
 	mux.Handle("/saml/", sp)
-	mux.Handle("/", sp.RequireAccount(home(logger)))
-	var app http.Handler = mux
-	if h.wrap != nil {
-		app = h.wrap(app)
-	}
-	servers := []*http.Server{serve.NewServer(app, logger.With("server", "app"))}
-	listeners := []net.Listener{appLn}
-	idpURL := ""
-	if dev != nil {
-		idpURL = dev.LoginURL()
-		servers = append(servers, serve.NewServer(dev, logger.With("server", "devidp")))
-		listeners = append(listeners, idpLn)
-	}
+	mux.Handle("/", sp.RequireAccount(http.HandlerFunc(home)))
 
-	errc := make(chan error, len(servers))
-	for i, srv := range servers {
-		go func() { errc <- srv.Serve(listeners[i]) }()
+	// 6. Serve until ctx is done (SIGTERM), then shut down gracefully.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("webapp started", "root_url", *rootURL, "entity_id", sp.EntityID(), "acs_url", sp.ACSURL(), "idp", sp.IdPMetadata().EntityID)
+	if devIdP != nil {
+		fmt.Fprintf(stdout, "development IdP (fake Entra tenant %s) at %s/\n", devIdP.TenantID(), devIdP.URL)
 	}
-	logger.Info("webapp started", "root_url", cfg.rootURL, "entity_id", cfg.entityID, "acs_url", sp.ACSURL(),
-		"idp", sp.IdPMetadata().EntityID, "sign_on_url", sp.IdPMetadata().SignOnURL)
-	fmt.Fprintf(stdout, "open %s/\n", cfg.rootURL)
-	if dev != nil {
-		fmt.Fprintf(stdout, "development IdP (fake Entra tenant %s) at %s/, metadata %s\n", dev.TenantID(), idpURL, dev.MetadataURL())
-	}
-	if h.ready != nil {
-		h.ready(cfg.rootURL, idpURL)
-	}
-
+	fmt.Fprintf(stdout, "open %s/\n", *rootURL)
 	select {
-	case <-ctx.Done():
-		logger.Info("shutting down")
 	case err = <-errc:
+		return err
+	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	for _, srv := range servers {
-		_ = srv.Shutdown(shutdownCtx)
+	return srv.Shutdown(shutdownCtx)
+}
+
+// provision is Config.Provision: look the verified user up in your
+// database (by tenant and object id) and set UserID, or refuse with
+// ErrNotProvisioned (a 403 "not set up" page). Here everyone has an
+// account but the development IdP's Ursula.
+func provision(_ context.Context, s *entrasaml.Session) error {
+	if s.ObjectID == ursulaObjectID {
+		return fmt.Errorf("%w: no account for object id %s", entrasaml.ErrNotProvisioned, s.ObjectID)
 	}
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
+	s.UserID = "demo:" + s.ObjectID
 	return nil
 }
 
-// loadMetadata reads the -metadata file (nil for a URL, which entrasaml.New
-// fetches) or, without -metadata, starts the development IdP (listening on
-// idpLn, or on -idp-addr) and returns its metadata.
-func loadMetadata(cfg *config, idpLn net.Listener, logger *slog.Logger) ([]byte, net.Listener, *devidp.IdP, error) {
-	if p := cfg.metadataPath; strings.HasPrefix(p, "https://") || strings.HasPrefix(p, "http://") {
-		return nil, nil, nil, nil
-	} else if p != "" {
-		b, err := os.ReadFile(p)
-		if err == nil && len(b) == 0 {
-			err = fmt.Errorf("-metadata %s is empty", p)
-		}
-		return b, nil, nil, err
-	}
-	if idpLn == nil {
-		var err error
-		if idpLn, err = net.Listen("tcp", cfg.idpAddr); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	origin, err := devidp.Origin(cfg.rootURL, idpLn.Addr())
+// home shows the signed-in user: RequireAccount put the Session in the
+// request's context. html/template escapes every claim.
+func home(w http.ResponseWriter, r *http.Request) {
+	s, _ := entrasaml.SessionFromContext(r.Context())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store") // personal data
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	_ = homePage.Execute(w, map[string]any{"S": s, "Path": r.URL.RequestURI()})
+}
+
+var homePage = template.Must(template.New("").Parse(`<!doctype html><meta charset="utf-8"><title>webapp</title>
+<p><a id="signout" href="/saml/logout">Sign out</a> (of this app, then of Entra)
+<h1>Signed in as <span id="nameid">{{.S.NameID}}</span></h1>
+<p>{{.S.DisplayName}}, app user <code id="userid">{{.S.UserID}}</code> at <code id="path">{{.Path}}</code>
+<p id="groups">{{len .S.Groups}} groups{{if .S.GroupsOverage}}; overage: more than 150, ask Microsoft Graph{{end}}
+<table id="attributes">{{range $name, $values := .S.Attributes}}<tr><td>{{$name}}<td>{{range $values}}{{.}}<br>{{end}}{{end}}</table>`))
+
+// startDevIdP starts a development IdP on a free loopback port, named on
+// another site than the app at rootURL, so that the browser's POST to the
+// ACS is cross-site, as with Entra.
+func startDevIdP(rootURL string) (*entratest.Server, error) {
+	idp, err := entratest.NewUnstartedServer(entratest.Options{TenantID: "9188040d-6c67-4c5b-b112-36a304b66dad"})
 	if err != nil {
-		idpLn.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
-	dev, err := newDevIdP(origin, logger.With("server", "devidp"))
-	if err != nil {
-		idpLn.Close()
-		return nil, nil, nil, err
+	if idp.URL, err = entratest.CrossSiteURL(rootURL, idp.Listener.Addr()); err != nil {
+		idp.Close()
+		return nil, err
 	}
-	return dev.Metadata(), idpLn, dev, nil
+	idp.Start()
+	return idp, idp.SetPicker(&entratest.Picker{TenantName: "Contoso", Accounts: demoAccounts()})
+}
+
+// The development IdP's accounts; the app refuses Ursula (see provision).
+const ursulaObjectID = "c8f2b4f4-1d5e-4a2b-9b8e-7d3c6a5f0e19"
+
+func demoAccounts() []entratest.Account {
+	user := func(oid, first, last string, groups ...string) entratest.User {
+		upn := first + last[:1] + "@contoso.onmicrosoft.com"
+		return entratest.User{ObjectID: oid, UPN: upn, Email: upn, GivenName: first, Surname: last, DisplayName: first + " " + last, Groups: groups}
+	}
+	megan := make([]string, 150) // Entra's maximum before the overage claim
+	for i := range megan {
+		megan[i] = fmt.Sprintf("0000beef-0000-4000-8000-%012d", i)
+	}
+	adele := user("6e7b768e-07e2-4810-8459-485f84f8f204", "Adele", "Vance", "sales", "managers", "all staff")
+	adele.Roles = []string{"Admin"}
+	grady := user("e8ffb3b7-37cf-4ea6-a0f3-0c4a56b7e5a2", "Grady", "Overage")
+	grady.GroupsOverage = true
+	return []entratest.Account{
+		{Key: "adele", Note: "3 groups, role Admin", User: adele, Attributes: []entratest.Attribute{{Name: "department", Values: []string{"R&D <Labs>"}}}},
+		{Key: "megan", Note: "150 groups", User: user("48d31887-5fad-4d73-a9f5-3c356e68a038", "Megan", "Bowen", megan...)},
+		{Key: "ursula", Note: "the app has no account for her", User: user(ursulaObjectID, "Ursula", "Unprovisioned")},
+		{Key: "grady", Note: "over 150 groups: Entra sends groups.link", User: grady},
+	}
 }

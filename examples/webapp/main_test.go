@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/entrasaml/entrasaml/examples/internal/apptest"
 )
 
 // runMainEnv makes the test binary run main instead of the tests, so that
@@ -48,9 +50,10 @@ func TestProcess(t *testing.T) {
 			cmd.Env = append(os.Environ(), runMainEnv+"=1")
 			if viaEnv {
 				cmd.Args = cmd.Args[:1]
-				cmd.Env = append(cmd.Env, "WEBAPP_ADDR="+addr, "WEBAPP_ROOT_URL="+root, "WEBAPP_METADATA="+md, "WEBAPP_ENTITY_ID="+testEntityID)
+				cmd.Env = append(cmd.Env, "WEBAPP_ADDR="+addr, "WEBAPP_ROOT_URL="+root, "WEBAPP_METADATA="+md, "WEBAPP_ENTITY_ID="+testEntityID,
+					"WEBAPP_SESSION_KEY="+strings.Repeat("5a", 32))
 			}
-			var stderr syncBuffer
+			var stderr apptest.Buffer
 			cmd.Stderr = &stderr
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
@@ -85,8 +88,8 @@ func TestProcess(t *testing.T) {
 			}
 
 			a := &testApp{root: root, addr: addr}
-			c := browser()
-			resp, _ := get(t, c, root+"/deep/link")
+			c := apptest.Browser()
+			resp, _ := apptest.Get(t, c, root+"/deep/link")
 			req := requireIdPRedirect(t, resp, idp.SignOnURL())
 			if req.Issuer != testEntityID {
 				t.Errorf("Issuer %q", req.Issuer)
@@ -95,10 +98,10 @@ func TestProcess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp, _ := a.acs(t, c, s, req.RelayState); !isRedirect(resp.StatusCode) || resp.Header.Get("Location") != "/deep/link" {
+			if resp, _ := a.acs(t, c, s, req.RelayState); !apptest.IsRedirect(resp.StatusCode) || resp.Header.Get("Location") != "/deep/link" {
 				t.Fatalf("ACS: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
-			if resp, body := get(t, c, root+"/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, adele.ObjectID) {
+			if resp, body := apptest.Get(t, c, root+"/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, adele.ObjectID) {
 				t.Fatalf("GET /: %d", resp.StatusCode)
 			}
 			if !strings.Contains(stderr.String(), "level=INFO") {

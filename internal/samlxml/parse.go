@@ -2,17 +2,15 @@ package samlxml
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/beevik/etree"
 )
 
-// MaxDepth bounds element nesting. A SAML response nests about ten deep;
-// anything far beyond that is an attack on the parser or canonicalizer.
-const MaxDepth = 48
-
-// ParseError says why Parse refused a document. Reason names the rule,
-// never the document's content; Cause is the XML decoder's error, if any.
+// ParseError says why Parse refused a document. Reason names the rule or
+// the limit, never the document's content; Cause is the XML decoder's
+// error, if any.
 type ParseError struct {
 	Reason string
 	Cause  error
@@ -31,16 +29,64 @@ func refuse(format string, args ...any) *ParseError {
 	return &ParseError{Reason: fmt.Sprintf(format, args...)}
 }
 
+// Limits of Parse. Every input the library reads from the network (the
+// ACS, /saml/logout, metadata, onboarding) is parsed with them, so that the
+// work done for any document the size limits admit is linear in its size:
+// nothing below compares every attribute or ID with every other, and each
+// namespace lookup walks a bounded number of attributes. A document over a
+// limit is refused (ErrMalformed, or ErrMetadata for metadata) with a reason
+// naming the limit. Each is far above what Entra or another IdP sends: a
+// response with 5,000 group values has about 5,100 elements, 3 IDs, fewer
+// than 10 attributes on any element and fewer than 30 on any element and
+// its ancestors together.
+const (
+	// maxDepth bounds element nesting. A SAML response nests about ten
+	// deep; anything far beyond that is an attack on the parser or
+	// canonicalizer.
+	maxDepth = 48
+	// maxElements bounds the elements in one document (some 29,000 group values
+	// in one response; Entra metadata has about 100).
+	maxElements = 30_000
+	// maxAttrs bounds the attributes (namespace declarations included) of
+	// one element.
+	maxAttrs = 64
+	// maxTotalAttrs bounds the attributes in one document: attributes are
+	// the densest work for the parser (Entra sends about 30 in a
+	// response; IdPs that type every AttributeValue three per value, so
+	// at most about 5,400 such values, some 1 MB: twice the default
+	// MaxResponseSize).
+	maxTotalAttrs = 16_384
+	// maxScopeAttrs bounds the attributes of an element and its ancestors
+	// together: resolving a namespace prefix walks them.
+	maxScopeAttrs = 128
+	// maxNamespaceDecls bounds the namespace declarations in one document
+	// (some IdPs declare two on every AttributeValue).
+	maxNamespaceDecls = 12_288
+	// maxIDs bounds the ID attributes in one document.
+	maxIDs = 4096
+	// maxComments bounds the comments in one document (IdPs send none).
+	maxComments = 1024
+)
+
 // Parse parses one XML document strictly: no DTD or entity declarations,
 // no processing instructions but the XML declaration, nothing but
 // whitespace outside the single root element, no duplicate attributes and
-// bounded depth. A leading byte-order mark is skipped. Every refusal is a
-// *ParseError.
+// the limits above. Every refusal is a *ParseError whose
+// Reason names the rule or the limit. The counting limits are enforced by prescan, before etree
+// builds anything; etree's parse is linear in the input (duplicate
+// attributes are preserved, not merged), and the checks after it are too.
 func Parse(data []byte) (*etree.Element, error) {
 	data = bytes.TrimPrefix(data, UTF8BOM)
+	if _, err := prescan(data); err != nil {
+		return nil, err
+	}
 	doc := etree.NewDocument()
 	doc.ReadSettings.PreserveDuplicateAttrs = true
+	doc.ReadSettings.MaxDepth = maxDepth + 1
 	if err := doc.ReadFromBytes(data); err != nil {
+		if errors.Is(err, etree.ErrMaxDepth) {
+			return nil, refuse("elements nested deeper than %d (the limit)", maxDepth)
+		}
 		return nil, &ParseError{Reason: "not well-formed XML", Cause: err}
 	}
 	var root *etree.Element
@@ -70,29 +116,36 @@ func Parse(data []byte) (*etree.Element, error) {
 	if root == nil {
 		return nil, refuse("no root element")
 	}
-	if err := checkTree(root, 1); err != nil {
+	var c treeCheck
+	if err := c.check(root, 1, 0); err != nil {
 		return nil, err
 	}
 	return root, nil
 }
 
-// checkTree rejects directives, processing instructions, duplicate
-// attributes and excessive depth below el.
-func checkTree(el *etree.Element, depth int) error {
-	if depth > MaxDepth {
-		return refuse("elements nested deeper than %d", MaxDepth)
+// treeCheck is Parse's walk over the parsed tree.
+type treeCheck struct {
+	seen map[attrName]struct{} // reused by dupAttr
+}
+
+// check rejects directives, processing instructions, duplicate
+// attributes, excessive depth and attributes in scope at or below el
+// (prescan has checked the other limits); scopeAttrs is the number of
+// attributes on el's ancestors.
+func (c *treeCheck) check(el *etree.Element, depth, scopeAttrs int) error {
+	if depth > maxDepth {
+		return refuse("elements nested deeper than %d (the limit)", maxDepth)
 	}
-	for i := range el.Attr {
-		for j := i + 1; j < len(el.Attr); j++ {
-			if el.Attr[i].Space == el.Attr[j].Space && el.Attr[i].Key == el.Attr[j].Key {
-				return refuse("duplicate attribute %q", el.Attr[i].Key)
-			}
-		}
+	if scopeAttrs += len(el.Attr); scopeAttrs > maxScopeAttrs {
+		return refuse("an element and its ancestors have more than %d attributes (the limit)", maxScopeAttrs)
+	}
+	if k, dup := c.dupAttr(el.Attr); dup {
+		return refuse("duplicate attribute %q", k)
 	}
 	for _, tok := range el.Child {
 		switch t := tok.(type) {
 		case *etree.Element:
-			if err := checkTree(t, depth+1); err != nil {
+			if err := c.check(t, depth+1, scopeAttrs); err != nil {
 				return err
 			}
 		case *etree.Directive:
@@ -103,6 +156,168 @@ func checkTree(el *etree.Element, depth int) error {
 	}
 	return nil
 }
+
+// dupAttr reports a repeated (prefix, name) among attrs, in time linear in
+// len(attrs).
+func (c *treeCheck) dupAttr(attrs []etree.Attr) (string, bool) {
+	if len(attrs) <= 16 {
+		for i := range attrs {
+			for j := i + 1; j < len(attrs); j++ {
+				if attrs[i].Space == attrs[j].Space && attrs[i].Key == attrs[j].Key {
+					return attrs[i].Key, true
+				}
+			}
+		}
+		return "", false
+	}
+	if c.seen == nil {
+		c.seen = make(map[attrName]struct{}, maxAttrs)
+	}
+	defer clear(c.seen)
+	for _, a := range attrs {
+		k := attrName{a.Space, a.Key}
+		if _, ok := c.seen[k]; ok {
+			return a.Key, true
+		}
+		c.seen[k] = struct{}{}
+	}
+	return "", false
+}
+
+type attrName struct{ space, key string }
+
+// prescan enforces the counting limits on data in one pass over its bytes,
+// before the parser allocates anything, so that a document over a limit
+// costs no more than reading it. It lexes just enough XML to count start
+// tags, attributes (by their '=' outside quoted values), namespace
+// declarations, ID attributes, comments and nesting in a well-formed
+// document; what is not well-formed it leaves to the parser.
+func prescan(data []byte) (xmlCounts, error) {
+	var c xmlCounts
+	err := c.scan(data)
+	return c, err
+}
+
+// xmlCounts is what prescan counts (maxDepth: the deepest nesting).
+type xmlCounts struct {
+	elements, attrs, nsDecls, ids, comments, depth, maxDepth int
+}
+
+func (x *xmlCounts) scan(data []byte) error {
+	n := len(data)
+	for i := 0; i < n; {
+		j := bytes.IndexByte(data[i:], '<')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		if i >= n {
+			break
+		}
+		switch data[i] {
+		case '/':
+			x.depth--
+			k := bytes.IndexByte(data[i:], '>')
+			if k < 0 {
+				return nil
+			}
+			i += k + 1
+			continue
+		case '?':
+			k := bytes.Index(data[i:], []byte("?>"))
+			if k < 0 {
+				return nil
+			}
+			i += k + 2
+			continue
+		case '!':
+			switch {
+			case bytes.HasPrefix(data[i:], []byte("!--")):
+				if x.comments++; x.comments > maxComments {
+					return refuse("more than %d comments (the limit)", maxComments)
+				}
+				k := bytes.Index(data[i+3:], []byte("-->"))
+				if k < 0 {
+					return nil
+				}
+				i += 3 + k + 3
+			case bytes.HasPrefix(data[i:], []byte("![CDATA[")):
+				k := bytes.Index(data[i+8:], []byte("]]>"))
+				if k < 0 {
+					return nil
+				}
+				i += 8 + k + 3
+			default:
+				return refuse("DTD or entity declaration")
+			}
+			continue
+		}
+		// A start tag.
+		if x.elements++; x.elements > maxElements {
+			return refuse("more than %d elements (the limit)", maxElements)
+		}
+		if x.depth++; x.depth > x.maxDepth {
+			x.maxDepth = x.depth
+		}
+		if x.depth > maxDepth {
+			return refuse("elements nested deeper than %d (the limit)", maxDepth)
+		}
+		own, from := 0, i // from: where the current attribute's name may start
+	tag:
+		for i < n {
+			switch c := data[i]; c {
+			case '"', '\'':
+				k := bytes.IndexByte(data[i+1:], c)
+				if k < 0 {
+					return nil
+				}
+				i += k + 2
+				from = i
+			case '=':
+				if own++; own > maxAttrs {
+					return refuse("an element has more than %d attributes (the limit)", maxAttrs)
+				}
+				if x.attrs++; x.attrs > maxTotalAttrs {
+					return refuse("more than %d attributes (the limit)", maxTotalAttrs)
+				}
+				// The attribute's name: back over spaces, then the name,
+				// never before the end of the previous attribute (so the
+				// bytes of a tag are walked back at most once).
+				e := i
+				for e > from && isSpaceByte(data[e-1]) {
+					e--
+				}
+				s := e
+				for s > from && !isSpaceByte(data[s-1]) {
+					s--
+				}
+				from = i + 1
+				switch name := data[s:e]; {
+				case string(name) == "xmlns" || len(name) > 6 && bytes.HasPrefix(name, []byte("xmlns:")):
+					if x.nsDecls++; x.nsDecls > maxNamespaceDecls {
+						return refuse("more than %d namespace declarations (the limit)", maxNamespaceDecls)
+					}
+				case string(name) == "ID":
+					if x.ids++; x.ids > maxIDs {
+						return refuse("more than %d ID attributes (the limit)", maxIDs)
+					}
+				}
+				i++
+			case '>':
+				if data[i-1] == '/' {
+					x.depth--
+				}
+				i++
+				break tag
+			default:
+				i++
+			}
+		}
+	}
+	return nil
+}
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 func isXMLSpace(s string) bool {
 	for i := 0; i < len(s); i++ {
