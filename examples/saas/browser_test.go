@@ -80,6 +80,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS("#metadata"), string(idp.Metadata())),
 			chromedp.Click(chromedp.CSS("#onboard-submit")))
 		apptest.WaitText(t, ctx, ta.url("", "/operator/onboard"), "Onboarded Vandelay Industries")
+		addUsers(t, ta, "vandelay")
 		for css, w := range map[string]string{"#identifier": site + "/saml/metadata", "#reply-url": site + "/saml/acs",
 			"#report-tenant": idp.TenantID(), "#ready": "yes"} {
 			if got := apptest.Text(t, ctx, css); got != w {

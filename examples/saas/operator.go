@@ -142,6 +142,8 @@ func (a *app) serveDemo(w http.ResponseWriter, r *http.Request) {
 	err = a.reg.add(r.Context(), c, loopbackClient, false)
 	if err != nil {
 		stop()
+	} else {
+		err = a.seedCustomer(r.Context(), c)
 	}
 	a.finish(r, res, c, err)
 	a.renderResult(w, res)
