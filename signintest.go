@@ -58,8 +58,10 @@ type SignInTest struct {
 type TestResult struct {
 	Session *Session
 	Err     error
-	// ReturnTo is the same-origin path given to [SignInTest.Start] ("/"
-	// when the test's cookie was not read).
+	// ReturnTo is the same-origin path given to [SignInTest.Start], read
+	// from the sealed cookie of the test the response answered or, when it
+	// failed, of the only test this browser had pending for this
+	// candidate; "/" otherwise.
 	ReturnTo string
 	// Metadata is the SHA-256 (hex) of the candidate metadata tested, the
 	// same as [SignInTest.Metadata].
@@ -220,7 +222,7 @@ func (t *SignInTest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := &TestResult{ReturnTo: "/", Metadata: t.digest}
 	res.Session, res.Err = t.verify(w, r, pending)
 	for _, p := range pending {
-		if res.Session != nil && p.requestID == res.Session.InResponseTo {
+		if res.Session != nil && p.requestID == res.Session.InResponseTo || res.Session == nil && len(pending) == 1 {
 			res.ReturnTo = safeReturnPath(p.returnTo)
 		}
 	}

@@ -241,7 +241,7 @@ func TestSignInTestWrongMetadata(t *testing.T) {
 		t.Fatalf("wrong metadata: %+v, want ErrUnknownSigner", res)
 	}
 	var e *entrasaml.Error
-	if !errors.As(res.Err, &e) || !strings.Contains(body, "test failed") {
+	if !errors.As(res.Err, &e) || !strings.Contains(body, "test failed") || res.ReturnTo != "/admin" {
 		t.Errorf("err %T, page %q", res.Err, body)
 	}
 	a.noSession(t, c, resp)
