@@ -29,6 +29,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/entratest"
 )
 
 // This file checks interoperability with crewjam/saml, the peer we did not
@@ -108,7 +109,7 @@ func TestInteropCrewjamIdP(t *testing.T) {
 		UserSurname:    "Liddell",
 		Groups:         []string{"staff", "admins"},
 		CustomAttributes: []saml.Attribute{{
-			Name:   entrasaml.ClaimObjectID,
+			Name:   entratest.ClaimObjectID,
 			Values: []saml.AttributeValue{{Type: "xs:string", Value: objectID}},
 		}},
 	}
@@ -214,7 +215,7 @@ func TestInteropCrewjamIdP(t *testing.T) {
 				"urn:oid:2.5.4.42":                  {"Alice"},             // givenName
 				"urn:oid:2.5.4.4":                   {"Liddell"},           // sn
 				"urn:oid:1.3.6.1.4.1.5923.1.1.1.1":  {"staff", "admins"},   // eduPersonAffiliation (Groups)
-				entrasaml.ClaimObjectID:             {objectID},
+				entratest.ClaimObjectID:             {objectID},
 			} {
 				if got := s.Attributes[name]; !slices.Equal(got, want) {
 					t.Errorf("Attributes[%s] = %q, want %q", name, got, want)

@@ -103,6 +103,15 @@
 // sign-out that does not come from the application's own origin (logout
 // CSRF) gets a confirmation page instead.
 //
+// # Events
+//
+// Every sign-in attempt at the ACS, sign-out, metadata refresh and
+// certificate nearing expiry is an [Event] with a stable reason code
+// ([ReasonCode]: "ok" or the sentinel's name), the customer's entity ID,
+// the duration and the reference id shown on the error page. Config.Logger
+// gets it as one record; Config.OnEvent, when set, gets it too, for
+// metrics (module github.com/entrasaml/entrasaml/otelsaml) and audit.
+//
 // # Several instances
 //
 // The default [MemoryStore] remembers used assertions in one process. Behind

@@ -106,8 +106,16 @@ func newErr(sentinel error, format string, args ...any) *Error {
 	return &Error{Err: sentinel, Reason: fmt.Sprintf(format, args...)}
 }
 
+// wrapErr is newErr with an underlying cause. A cause that is itself one
+// of this package's errors (a Store or a Provision hook may return one) is
+// folded into Reason instead, so that the result still matches exactly one
+// sentinel.
 func wrapErr(sentinel error, cause error, format string, args ...any) *Error {
-	return &Error{Err: sentinel, Reason: fmt.Sprintf(format, args...), cause: cause}
+	e := &Error{Err: sentinel, Reason: fmt.Sprintf(format, args...), cause: cause}
+	if ours := (*Error)(nil); errors.As(cause, &ours) {
+		e.Reason, e.cause = e.Reason+": "+reasonOf(cause), nil
+	}
+	return e
 }
 
 // reasonOf returns an *Error's Reason, and a cause's message, without the

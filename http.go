@@ -162,6 +162,8 @@ func (sp *SP) pendingRequests(r *http.Request) []pendingRequest {
 }
 
 func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
+	w, r, done := sp.startEvent(w, r, EventSignIn, "")
+	defer done()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the ACS", r.Method))
@@ -224,6 +226,7 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 		sp.fail(w, r, err)
 		return
 	}
+	eventOf(r).Session = s
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }
@@ -281,8 +284,10 @@ func (sp *SP) failStatus(w http.ResponseWriter, r *http.Request, status int, tit
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	sp.logger.Log(r.Context(), level, "entrasaml: "+strings.ToLower(title), "status", status, "correlation_id", ref,
-		"err", err, "entity_id", sp.entityID, "path", r.URL.Path)
+	if !noteFailure(r, err, status, ref) { // else the event's record has it
+		sp.logger.Log(r.Context(), level, "entrasaml: "+strings.ToLower(title), "status", status, "correlation_id", ref,
+			"err", err, "entity_id", sp.entityID, "path", r.URL.Path)
+	}
 	page.Write(w, status, title, msg, ref, sp.cookiePath)
 }
 

@@ -99,6 +99,8 @@ func (sp *SP) signedOut(w http.ResponseWriter, msg string) {
 }
 
 func (sp *SP) startLogout(w http.ResponseWriter, r *http.Request) {
+	w, r, done := sp.startEvent(w, r, EventLogout, "sp_initiated")
+	defer done()
 	s, err := sp.sessionFromRequest(r)
 	if err != nil {
 		sp.fail(w, r, err)
@@ -114,7 +116,7 @@ func (sp *SP) startLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	u, id, err := sp.LogoutRequestURL(s)
 	if err != nil {
-		sp.logger.WarnContext(r.Context(), "entrasaml: building the LogoutRequest", "err", err)
+		noteFailure(r, err, 0, "") // signed out here, but not of Entra
 		sp.signedOut(w, "You have signed out of this application.")
 		return
 	}
@@ -125,6 +127,8 @@ func (sp *SP) startLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
+	w, r, done := sp.startEvent(w, r, EventLogout, "logout_response")
+	defer done()
 	msg, err := sp.readRedirectMessage(r.URL.RawQuery, "SAMLResponse")
 	if err != nil {
 		sp.fail(w, r, err)
@@ -142,7 +146,7 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		sp.signedOut(w, "You have signed out of this application and of Microsoft Entra ID.")
 	case errors.As(err, &se):
-		sp.logger.WarnContext(r.Context(), "entrasaml: the IdP reported a failed single logout", "err", err)
+		noteFailure(r, err, 0, "") // the IdP reported a failed single logout
 		sp.signedOut(w, "You have signed out of this application, but Microsoft Entra ID could not sign you out everywhere ("+
 			se.Code+"). Close your browser to end your Microsoft session.")
 	default:
@@ -166,6 +170,8 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
 // LogoutRequests through the user's browser, which carries the session
 // cookie on that top-level GET.)
 func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request) {
+	w, r, done := sp.startEvent(w, r, EventLogout, "idp_initiated")
+	defer done()
 	msg, err := sp.readRedirectMessage(r.URL.RawQuery, "SAMLRequest")
 	if err != nil {
 		sp.fail(w, r, err)

@@ -107,7 +107,7 @@ func (sp *SP) refresh(ctx context.Context, now time.Time, mode refreshMode) erro
 	default:
 		f = &flight{done: make(chan struct{})}
 		r.flight = f
-		go sp.fly(context.WithoutCancel(ctx), f)
+		go sp.fly(context.WithoutCancel(ctx), f, mode)
 	}
 	r.mu.Unlock()
 	select {
@@ -118,10 +118,12 @@ func (sp *SP) refresh(ctx context.Context, now time.Time, mode refreshMode) erro
 	}
 }
 
-// fly runs the fetch of f, detached from any request, and records its end.
-func (sp *SP) fly(ctx context.Context, f *flight) {
+// fly runs the fetch of f, detached from any request, records its end and
+// reports its event.
+func (sp *SP) fly(ctx context.Context, f *flight, mode refreshMode) {
 	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
+	report := sp.startRefreshEvent(ctx, mode)
 	defer func() {
 		if p := recover(); p != nil { // keep the last good copy, as for any failure
 			f.err = newErr(ErrMetadata, "the metadata refresh panicked: %v", p)
@@ -132,13 +134,14 @@ func (sp *SP) fly(ctx context.Context, f *flight) {
 		r.mu.Lock()
 		r.flight, r.lastDone = nil, sp.now()
 		r.mu.Unlock()
+		report(f.err)
 		close(f.done)
 	}()
 	f.err = sp.fetchAndSwap(ctx, sp.now())
 }
 
 // fetchAndSwap fetches the metadata and swaps it in when valid; otherwise
-// it keeps the last good copy and logs a warning.
+// it keeps the last good copy (fly reports the failure).
 func (sp *SP) fetchAndSwap(ctx context.Context, now time.Time) error {
 	data, err := fetchMetadata(ctx, sp.httpClient, sp.metadataURL)
 	if err == nil {
@@ -149,8 +152,6 @@ func (sp *SP) fetchAndSwap(ctx context.Context, now time.Time) error {
 			return nil
 		}
 	}
-	sp.logger.WarnContext(ctx, "entrasaml: metadata refresh failed; keeping the last good metadata",
-		"url", sp.metadataURL, "err", err, "entity_id", sp.entityID)
 	return err
 }
 
@@ -182,11 +183,5 @@ func (sp *SP) ExpiringCertificates(d time.Duration) []*x509.Certificate {
 }
 
 func (sp *SP) warnExpiring(ctx context.Context, st *idpState, now time.Time) {
-	for _, c := range st.md.Certificates {
-		if c.NotAfter.Before(now.Add(certExpiryWarning)) {
-			sp.logger.WarnContext(ctx, "entrasaml: an IdP signing certificate expires soon; "+
-				"create and activate a new SAML signing certificate in the Entra application",
-				"entity_id", sp.entityID, "subject", c.Subject.String(), "not_after", c.NotAfter.UTC().Format(time.RFC3339))
-		}
-	}
+	sp.certificateEvents(ctx, st, now)
 }

@@ -4,21 +4,22 @@ import (
 	"time"
 )
 
-// Claim URIs (SAML attribute Names) that Entra ID emits.
+// Claim URIs (SAML attribute Names) that Entra ID emits and Session reads
+// into its typed fields.
 const (
-	ClaimTenantID         = "http://schemas.microsoft.com/identity/claims/tenantid"
-	ClaimObjectID         = "http://schemas.microsoft.com/identity/claims/objectidentifier"
-	ClaimDisplayName      = "http://schemas.microsoft.com/identity/claims/displayname"
-	ClaimIdentityProvider = "http://schemas.microsoft.com/identity/claims/identityprovider"
-	ClaimAuthnMethods     = "http://schemas.microsoft.com/claims/authnmethodsreferences"
-	ClaimName             = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
-	ClaimEmail            = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
-	ClaimGivenName        = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"
-	ClaimSurname          = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"
-	ClaimGroups           = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
-	ClaimRole             = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
-	ClaimWIDs             = "http://schemas.microsoft.com/ws/2008/06/identity/claims/wids"
-	ClaimGroupsLink       = "http://schemas.microsoft.com/claims/groups.link"
+	claimTenantID         = "http://schemas.microsoft.com/identity/claims/tenantid"
+	claimObjectID         = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+	claimDisplayName      = "http://schemas.microsoft.com/identity/claims/displayname"
+	claimIdentityProvider = "http://schemas.microsoft.com/identity/claims/identityprovider"
+	claimAuthnMethods     = "http://schemas.microsoft.com/claims/authnmethodsreferences"
+	claimName             = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
+	claimEmail            = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+	claimGivenName        = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"
+	claimSurname          = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"
+	claimGroups           = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
+	claimRole             = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+	claimWIDs             = "http://schemas.microsoft.com/ws/2008/06/identity/claims/wids"
+	claimGroupsLink       = "http://schemas.microsoft.com/claims/groups.link"
 )
 
 // NameID formats that Entra accepts in an AuthnRequest's NameIDPolicy.
@@ -56,19 +57,22 @@ type Session struct {
 	// Config.Provision; "" otherwise.
 	UserID string `json:"userID,omitempty"`
 
-	// Typed Entra claims; "" or nil when the claim was not sent.
-	TenantID         string   `json:"tenantID,omitempty"`         // ClaimTenantID
-	ObjectID         string   `json:"objectID,omitempty"`         // ClaimObjectID: immutable user id
-	Name             string   `json:"name,omitempty"`             // ClaimName: usually the UPN; display only
-	Email            string   `json:"email,omitempty"`            // ClaimEmail
-	GivenName        string   `json:"givenName,omitempty"`        // ClaimGivenName
-	Surname          string   `json:"surname,omitempty"`          // ClaimSurname
-	DisplayName      string   `json:"displayName,omitempty"`      // ClaimDisplayName
-	IdentityProvider string   `json:"identityProvider,omitempty"` // ClaimIdentityProvider
-	AuthnMethods     []string `json:"authnMethods,omitempty"`     // ClaimAuthnMethods
-	Groups           []string `json:"groups,omitempty"`           // ClaimGroups: group object ids by default
-	Roles            []string `json:"roles,omitempty"`            // ClaimRole: app roles
-	// GroupsOverage is true when Entra sent ClaimGroupsLink instead of the
+	// Typed Entra claims, "" or nil when the claim was not sent. Each comes
+	// from the attribute named beside it (Entra's claim URIs, shortened:
+	// ms/ is http://schemas.microsoft.com/, soap/ is
+	// http://schemas.xmlsoap.org/ws/2005/05/identity/claims/).
+	TenantID         string   `json:"tenantID,omitempty"`         // ms/identity/claims/tenantid
+	ObjectID         string   `json:"objectID,omitempty"`         // ms/identity/claims/objectidentifier: immutable user id
+	Name             string   `json:"name,omitempty"`             // soap/name: usually the UPN; display only
+	Email            string   `json:"email,omitempty"`            // soap/emailaddress
+	GivenName        string   `json:"givenName,omitempty"`        // soap/givenname
+	Surname          string   `json:"surname,omitempty"`          // soap/surname
+	DisplayName      string   `json:"displayName,omitempty"`      // ms/identity/claims/displayname
+	IdentityProvider string   `json:"identityProvider,omitempty"` // ms/identity/claims/identityprovider
+	AuthnMethods     []string `json:"authnMethods,omitempty"`     // ms/claims/authnmethodsreferences
+	Groups           []string `json:"groups,omitempty"`           // ms/ws/2008/06/identity/claims/groups: group object ids by default
+	Roles            []string `json:"roles,omitempty"`            // ms/ws/2008/06/identity/claims/role: app roles
+	// GroupsOverage is true when Entra sent ms/claims/groups.link instead of the
 	// groups claim, as it does above 150 groups: Groups is then empty and
 	// the app must resolve membership itself (e.g. through Microsoft Graph).
 	GroupsOverage bool `json:"groupsOverage,omitempty"`
@@ -78,7 +82,9 @@ type Session struct {
 	Attributes map[string][]string `json:"attributes,omitempty"`
 }
 
-// Attribute returns the first value of the attribute name, or "".
+// Attribute returns the first value of the attribute name (the full
+// claim URI, e.g.
+// "http://schemas.microsoft.com/ws/2008/06/identity/claims/wids"), or "".
 func (s *Session) Attribute(name string) string {
 	if v := s.Attributes[name]; len(v) > 0 {
 		return v[0]
@@ -103,16 +109,16 @@ func contains(list []string, v string) bool {
 
 // fillClaims copies the Entra claims from Attributes into the typed fields.
 func (s *Session) fillClaims() {
-	s.TenantID = s.Attribute(ClaimTenantID)
-	s.ObjectID = s.Attribute(ClaimObjectID)
-	s.Name = s.Attribute(ClaimName)
-	s.Email = s.Attribute(ClaimEmail)
-	s.GivenName = s.Attribute(ClaimGivenName)
-	s.Surname = s.Attribute(ClaimSurname)
-	s.DisplayName = s.Attribute(ClaimDisplayName)
-	s.IdentityProvider = s.Attribute(ClaimIdentityProvider)
-	s.AuthnMethods = s.Attributes[ClaimAuthnMethods]
-	s.Groups = s.Attributes[ClaimGroups]
-	s.Roles = s.Attributes[ClaimRole]
-	_, s.GroupsOverage = s.Attributes[ClaimGroupsLink]
+	s.TenantID = s.Attribute(claimTenantID)
+	s.ObjectID = s.Attribute(claimObjectID)
+	s.Name = s.Attribute(claimName)
+	s.Email = s.Attribute(claimEmail)
+	s.GivenName = s.Attribute(claimGivenName)
+	s.Surname = s.Attribute(claimSurname)
+	s.DisplayName = s.Attribute(claimDisplayName)
+	s.IdentityProvider = s.Attribute(claimIdentityProvider)
+	s.AuthnMethods = s.Attributes[claimAuthnMethods]
+	s.Groups = s.Attributes[claimGroups]
+	s.Roles = s.Attributes[claimRole]
+	_, s.GroupsOverage = s.Attributes[claimGroupsLink]
 }

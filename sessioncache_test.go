@@ -45,20 +45,20 @@ func entraSession(i, groups int, now time.Time) *Session {
 		ExpiresAt:            now.Add(8 * time.Hour), Issuer: "https://sts.windows.net/b9c7e2a4-3d1f-4e8a-9c6b-0f5d2e7a1c43/",
 		AssertionID: fmt.Sprintf("_%032x", i+1<<40),
 		Attributes: map[string][]string{
-			ClaimTenantID:         {"b9c7e2a4-3d1f-4e8a-9c6b-0f5d2e7a1c43"},
-			ClaimObjectID:         {fmt.Sprintf("5d0c3c8e-8f2b-4d9a-9e43-%012x", i)},
-			ClaimDisplayName:      {"Adele Vance"},
-			ClaimIdentityProvider: {"https://sts.windows.net/b9c7e2a4-3d1f-4e8a-9c6b-0f5d2e7a1c43/"},
-			ClaimAuthnMethods:     {"http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password"},
-			ClaimName:             {fmt.Sprintf("user%05d@contoso.example", i)},
-			ClaimEmail:            {fmt.Sprintf("user%05d@contoso.example", i)},
-			ClaimGivenName:        {"Adele"},
-			ClaimSurname:          {"Vance"},
-			ClaimRole:             {"Admin", "Reader"},
+			claimTenantID:         {"b9c7e2a4-3d1f-4e8a-9c6b-0f5d2e7a1c43"},
+			claimObjectID:         {fmt.Sprintf("5d0c3c8e-8f2b-4d9a-9e43-%012x", i)},
+			claimDisplayName:      {"Adele Vance"},
+			claimIdentityProvider: {"https://sts.windows.net/b9c7e2a4-3d1f-4e8a-9c6b-0f5d2e7a1c43/"},
+			claimAuthnMethods:     {"http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password"},
+			claimName:             {fmt.Sprintf("user%05d@contoso.example", i)},
+			claimEmail:            {fmt.Sprintf("user%05d@contoso.example", i)},
+			claimGivenName:        {"Adele"},
+			claimSurname:          {"Vance"},
+			claimRole:             {"Admin", "Reader"},
 		},
 	}
 	for g := range groups {
-		s.Attributes[ClaimGroups] = append(s.Attributes[ClaimGroups],
+		s.Attributes[claimGroups] = append(s.Attributes[claimGroups],
 			fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", 0x0b7cc495+g*7919, g, g, g, i))
 	}
 	s.fillClaims()
@@ -158,7 +158,7 @@ func sessionRows() map[string]*Session {
 		s.AuthnInstant, s.ExpiresAt = s.AuthnInstant.UTC(), s.ExpiresAt.UTC()
 	}
 	s := entraSession(3, 0, now)
-	s.Attributes[ClaimGroupsLink] = []string{"https://graph.windows.net/x/users/y/getMemberObjects"}
+	s.Attributes[claimGroupsLink] = []string{"https://graph.windows.net/x/users/y/getMemberObjects"}
 	s.fillClaims()
 	s.AuthnInstant, s.ExpiresAt = time.Time{}, s.ExpiresAt.UTC()
 	rows["overage"] = s
@@ -176,12 +176,12 @@ func sessionRows() map[string]*Session {
 		Attributes: map[string][]string{
 			"custom":       nil,
 			"":             {"", ""},
-			ClaimTenantID:  {"a", "b"}, // more than the typed field holds
-			ClaimGroups:    {"0B7CC495-0000-4000-8000-000000000000", "", "0b7cc495-0000-4000-8000-00000000000", "0b7cc495-0000-4000-8000-00000000000g"},
-			ClaimWIDs:      {"62e90394-69f5-4237-9190-012177145e10"},
-			ClaimEmail:     {""},
-			ClaimObjectID:  {"5d0c3c8e-8f2b-4d9a-9e43-2b7f1c6a9d10"},
-			ClaimGivenName: {"not the typed value"},
+			claimTenantID:  {"a", "b"}, // more than the typed field holds
+			claimGroups:    {"0B7CC495-0000-4000-8000-000000000000", "", "0b7cc495-0000-4000-8000-00000000000", "0b7cc495-0000-4000-8000-00000000000g"},
+			claimWIDs:      {"62e90394-69f5-4237-9190-012177145e10"},
+			claimEmail:     {""},
+			claimObjectID:  {"5d0c3c8e-8f2b-4d9a-9e43-2b7f1c6a9d10"},
+			claimGivenName: {"not the typed value"},
 		},
 		TenantID: "a", Email: "", ObjectID: "5d0c3c8e-8f2b-4d9a-9e43-2b7f1c6a9d10",
 	}
@@ -216,8 +216,8 @@ func TestSessionCodecRoundTrip(t *testing.T) {
 				t.Errorf("held %d bytes", held)
 			}
 			// Each value once: the groups attribute is the typed field.
-			if g := got.Attributes[ClaimGroups]; len(g) > 0 && slices.Equal(g, got.Groups) && &g[0] != &got.Groups[0] {
-				t.Error("Attributes[ClaimGroups] is a copy of Groups")
+			if g := got.Attributes[claimGroups]; len(g) > 0 && slices.Equal(g, got.Groups) && &g[0] != &got.Groups[0] {
+				t.Error("Attributes[claimGroups] is a copy of Groups")
 			}
 		})
 	}
@@ -283,7 +283,7 @@ func TestSessionCodecRefuses(t *testing.T) {
 		"claim twice":     attrs(head(0, 0), 2, 1, 1, 1, 1),
 		"unknown claim":   attrs(head(0, 0), 1, byte(len(sessionClaimNames)+1), 1),
 		"no typed field":  attrs(head(0, 0), 1, 0, 1, 'a', 0),       // a reference for a custom attribute
-		"empty typed":     attrs(head(0, 0), 1, 10, 0),              // ClaimGroups refers to no groups
+		"empty typed":     attrs(head(0, 0), 1, 10, 0),              // claimGroups refers to no groups
 		"short GUID":      attrs(head(0, 0), 1, 0, 1, 'a', 2, 0, 1), // 1 of 16 bytes
 		"zero length":     attrs(head(0, 0), 1, 0, 1, 'a', 2, 0x80, 0),
 		"long string":     attrs(head(0, 0), 1, 0, 9, 'a'),

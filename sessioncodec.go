@@ -41,9 +41,9 @@ const sessionFormat1 = 0x01
 // sessionClaimNames are the attribute names written as a one-byte code.
 // The codes are stored: append only, never reorder.
 var sessionClaimNames = [...]string{
-	ClaimTenantID, ClaimObjectID, ClaimDisplayName, ClaimIdentityProvider,
-	ClaimAuthnMethods, ClaimName, ClaimEmail, ClaimGivenName, ClaimSurname,
-	ClaimGroups, ClaimRole, ClaimWIDs, ClaimGroupsLink,
+	claimTenantID, claimObjectID, claimDisplayName, claimIdentityProvider,
+	claimAuthnMethods, claimName, claimEmail, claimGivenName, claimSurname,
+	claimGroups, claimRole, claimWIDs, claimGroupsLink,
 }
 
 var errSessionEncoding = errors.New("entrasaml: malformed stored session")
@@ -63,27 +63,27 @@ func sessionStrings(s *Session) [16]*string {
 // single string (the first value). ok is false for a claim without one.
 func typedClaim(s *Session, name string) (list *[]string, one *string, ok bool) {
 	switch name {
-	case ClaimAuthnMethods:
+	case claimAuthnMethods:
 		return &s.AuthnMethods, nil, true
-	case ClaimGroups:
+	case claimGroups:
 		return &s.Groups, nil, true
-	case ClaimRole:
+	case claimRole:
 		return &s.Roles, nil, true
-	case ClaimTenantID:
+	case claimTenantID:
 		return nil, &s.TenantID, true
-	case ClaimObjectID:
+	case claimObjectID:
 		return nil, &s.ObjectID, true
-	case ClaimName:
+	case claimName:
 		return nil, &s.Name, true
-	case ClaimEmail:
+	case claimEmail:
 		return nil, &s.Email, true
-	case ClaimGivenName:
+	case claimGivenName:
 		return nil, &s.GivenName, true
-	case ClaimSurname:
+	case claimSurname:
 		return nil, &s.Surname, true
-	case ClaimDisplayName:
+	case claimDisplayName:
 		return nil, &s.DisplayName, true
-	case ClaimIdentityProvider:
+	case claimIdentityProvider:
 		return nil, &s.IdentityProvider, true
 	}
 	return nil, nil, false

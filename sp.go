@@ -150,8 +150,19 @@ type Config struct {
 	// lists a logout URL, the user is sent there to sign out of Entra too
 	// (single logout), and comes back to /saml/logout.
 	LocalLogoutOnly bool
-	// Logger receives warnings. nil: slog.Default().
+	// Logger receives warnings, and one record for each [Event] (Info for
+	// successes). nil: slog.Default().
 	Logger *slog.Logger
+	// OnEvent, when set, receives every [Event] after Logger: the hook
+	// that metrics (module otelsaml), audit logs and alerting build on. It
+	// is called synchronously, on the goroutine of the request (or of the
+	// metadata refresh) that the event belongs to, with its context: it
+	// must be fast and must not block, or it delays that request; hand
+	// slow work to a goroutine or a buffered channel of your own. Calls
+	// for different requests run concurrently. A panic in OnEvent is
+	// recovered and logged at Error level, and the SP carries on as if it
+	// had returned. nil: events go to Logger only.
+	OnEvent func(context.Context, Event)
 }
 
 // SP is a SAML service provider for one Entra application. It is safe for
@@ -173,6 +184,7 @@ type SP struct {
 	cert      *x509.Certificate
 	authn     AuthnOptions
 	logger    *slog.Logger
+	onEvent   func(context.Context, Event)
 
 	decryptKeys      []DecryptionKey // token encryption: decrypt.go
 	allowUnsignedCBC bool
@@ -226,6 +238,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 		cert:        cfg.Certificate,
 		authn:       cfg.AuthnOptions,
 		logger:      cfg.Logger,
+		onEvent:     cfg.OnEvent,
 		metadataURL: cfg.MetadataURL,
 		httpClient:  cfg.HTTPClient,
 		provision:   cfg.Provision,

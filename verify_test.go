@@ -89,7 +89,7 @@ func TestVerifySession(t *testing.T) {
 	if got := s.Attributes["urn:custom"]; !reflect.DeepEqual(got, []string{"a", "b <&> c"}) {
 		t.Errorf("custom attribute %q", got)
 	}
-	if s.Attribute(entrasaml.ClaimEmail) != u.Email || !s.HasGroup(u.Groups[1]) || !s.HasRole("Admin") || s.HasRole("admin") {
+	if s.Attribute(entratest.ClaimEmail) != u.Email || !s.HasGroup(u.Groups[1]) || !s.HasRole("Admin") || s.HasRole("admin") {
 		t.Error("session helpers")
 	}
 
@@ -112,7 +112,7 @@ func TestVerifyGroupsOverage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.GroupsOverage || len(s.Groups) != 0 || s.Attribute(entrasaml.ClaimGroupsLink) == "" {
+	if !s.GroupsOverage || len(s.Groups) != 0 || s.Attribute(entratest.ClaimGroupsLink) == "" {
 		t.Errorf("overage not reported: %+v", s)
 	}
 }

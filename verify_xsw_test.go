@@ -12,6 +12,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/entratest"
 )
 
 // Signature wrapping, named as SAML Raider does (XSW1-8), and its cousins.
@@ -287,7 +288,7 @@ func TestAttackCommentInjection(t *testing.T) {
 	email := func(v string) []string {
 		return []string{`emailaddress"><AttributeValue>` + atkAdele + "<", `emailaddress"><AttributeValue>` + v + "<"}
 	}
-	const nid, mail = ".//NameID", ".//Attribute[@Name='" + entrasaml.ClaimEmail + "']/AttributeValue"
+	const nid, mail = ".//NameID", ".//Attribute[@Name='" + entratest.ClaimEmail + "']/AttributeValue"
 	for _, tc := range []struct {
 		name, base    string
 		subst         []string
@@ -300,7 +301,7 @@ func TestAttackCommentInjection(t *testing.T) {
 		{"NameID CDATA", atkAssertionSigned, nameID("adele.vance@<![CDATA[contoso]]>.example"), atkAdele, atkAdele, nid, "adele.vance@"},
 		{"email comment", atkAssertionSigned, email("adele.vance@contoso<!---->.example"), atkAdele, atkAdele, mail, "adele.vance@contoso"},
 		{"group comment", atkAssertionSigned, []string{">d7088b56-da9e", ">d7088b56<!---->-da9e"}, atkAdele, atkAdele,
-			".//Attribute[@Name='" + entrasaml.ClaimGroups + "']/AttributeValue[3]", "d7088b56"},
+			".//Attribute[@Name='" + entratest.ClaimGroups + "']/AttributeValue[3]", "d7088b56"},
 		{"response-signed NameID comment", atkResponseSigned, nameID("adele.vance@contoso<!---->.example"), atkAdele, atkAdele, nid, "adele.vance@contoso"},
 		{"both-signed NameID comment", atkBothSigned, nameID("adele.vance@contoso<!---->.example"), atkAdele, atkAdele, nid, "adele.vance@contoso"},
 		// The real attack: a correctly signed account whose name extends

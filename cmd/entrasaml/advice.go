@@ -11,38 +11,6 @@ import (
 	"github.com/entrasaml/entrasaml/onboard"
 )
 
-// sentinels name the library's errors for the report's reason codes.
-var sentinels = []struct {
-	err  error
-	name string
-}{
-	{entrasaml.ErrInvalidSignature, "ErrInvalidSignature"},
-	{entrasaml.ErrUnknownSigner, "ErrUnknownSigner"},
-	{entrasaml.ErrExpired, "ErrExpired"},
-	{entrasaml.ErrNotYetValid, "ErrNotYetValid"},
-	{entrasaml.ErrAudienceMismatch, "ErrAudienceMismatch"},
-	{entrasaml.ErrIssuerMismatch, "ErrIssuerMismatch"},
-	{entrasaml.ErrDestinationMismatch, "ErrDestinationMismatch"},
-	{entrasaml.ErrRequestIDMismatch, "ErrRequestIDMismatch"},
-	{entrasaml.ErrUnsolicited, "ErrUnsolicited"},
-	{entrasaml.ErrReplay, "ErrReplay"},
-	{entrasaml.ErrMalformed, "ErrMalformed"},
-	{entrasaml.ErrMetadata, "ErrMetadata"},
-	{entrasaml.ErrConfig, "ErrConfig"},
-	{entrasaml.ErrNotProvisioned, "ErrNotProvisioned"},
-	{entrasaml.ErrDecryption, "ErrDecryption"},
-	{entrasaml.ErrStore, "ErrStore"},
-}
-
-func sentinelName(err error) string {
-	for _, s := range sentinels {
-		if errors.Is(err, s.err) {
-			return s.name
-		}
-	}
-	return "error"
-}
-
 const basicSAML = "In the Entra admin center: Enterprise applications > the application > Single sign-on > Basic SAML Configuration > Edit"
 
 // explain words err, a failure of New or Verify, for the customer's
@@ -58,7 +26,7 @@ func (rep *explainReport) explain(err error, f *facts, md *onboard.Report, cfg e
 		rep.Findings = rep.Findings[:n]
 		return x
 	}
-	x := finding{Reason: sentinelName(err), Detail: err.Error()}
+	x := finding{Reason: entrasaml.ReasonCode(err), Detail: err.Error()}
 	acs := cfg.BaseURL + "/saml/acs"
 	switch {
 	case errors.Is(err, entrasaml.ErrAudienceMismatch):

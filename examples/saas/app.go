@@ -48,7 +48,7 @@ func newApp(cfg *config, db *appDB, logger *slog.Logger) *app {
 	// Each customer's SP is built from the registry on first use and
 	// rebuilt when an admin or the operator changes it, on every instance.
 	a.cache = &tenants.Cache{Registry: db.reg, Template: entrasaml.Config{
-		Store: store, SessionKeys: [][]byte{key}, Logger: logger, Provision: a.provision}}
+		Store: store, SessionKeys: [][]byte{key}, Logger: logger, Provision: a.provision, OnEvent: reg.obs.onEvent}}
 	a.router = &tenants.Router{Resolve: a.cache.Resolve, Logger: logger}
 	return a
 }
@@ -69,6 +69,7 @@ func (a *app) handler() http.Handler {
 	ops.HandleFunc("POST /operator/onboard", a.serveOnboard)
 	ops.HandleFunc("POST /operator/demo", a.serveDemo)
 	ops.HandleFunc("POST /operator/remove", a.serveRemove)
+	ops.Handle("GET /metrics", a.reg.obs.handler) // Prometheus; as open as the console
 	// The console is not behind sign-in (see README); at least its forms
 	// cannot be posted from other sites.
 	opsProtected := http.NewCrossOriginProtection().Handler(ops)

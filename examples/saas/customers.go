@@ -52,13 +52,15 @@ type registry struct {
 	store  entrasaml.Store
 	keys   [][]byte
 	logger *slog.Logger
+	obs    *observer // every SP's Config.OnEvent: metrics and console figures
 
 	mu        sync.Mutex
 	customers map[string]*customer
 }
 
 func newRegistry(cfg *config, db *appDB, store entrasaml.Store, keys [][]byte, logger *slog.Logger) *registry {
-	return &registry{cfg: cfg, db: db, store: store, keys: keys, logger: logger, customers: map[string]*customer{}}
+	return &registry{cfg: cfg, db: db, store: store, keys: keys, logger: logger, customers: map[string]*customer{},
+		obs: mustObserver(time.Now)}
 }
 
 // customerKey is the registry key of slug's host.
@@ -94,6 +96,7 @@ func (r *registry) newSP(ctx context.Context, c *customer, client *http.Client) 
 		Store:       r.store,
 		SessionKeys: r.keys,
 		Logger:      r.logger.With("customer", c.Slug),
+		OnEvent:     r.obs.onEvent,
 	})
 }
 
@@ -118,6 +121,7 @@ func (r *registry) add(ctx context.Context, c *customer, client *http.Client, re
 		return err
 	}
 	r.customers[c.Slug] = c
+	r.obs.track(sp)
 	if old != nil && old.stopDev != nil && old.dev != c.dev {
 		go old.stopDev()
 	}
@@ -156,6 +160,9 @@ func (r *registry) remove(slug string) bool {
 	delete(r.customers, slug)
 	if err := r.db.reg.As("operator").Delete(context.Background(), r.customerKey(slug)); err != nil && !errors.Is(err, tenants.ErrNotFound) {
 		r.logger.Error("removing the customer from the registry", "slug", slug, "err", err)
+	}
+	if c.sp != nil {
+		r.obs.forget(c.sp)
 	}
 	if c.stopDev != nil {
 		go c.stopDev()
@@ -224,6 +231,8 @@ func (r *registry) load(ctx context.Context) error {
 			r.logger.Error("a stored customer cannot be served", "slug", c.Slug, "err", err)
 		} else if err := r.publish(ctx, c); err != nil {
 			return err
+		} else {
+			r.obs.track(c.sp)
 		}
 		r.mu.Lock()
 		r.customers[c.Slug] = c

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -40,6 +41,9 @@ type operatorData struct {
 type customerRow struct {
 	*customer
 	Origin, Tenant, Expires string
+	DaysLeft                int           // until the first certificate expires
+	LastSignIn              string        // the last successful sign-in, or ""
+	Failures                []reasonCount // failed sign-ins in the last 24 hours, by reason
 }
 
 func (a *app) serveOperator(w http.ResponseWriter, r *http.Request) {
@@ -60,6 +64,12 @@ func (a *app) renderOperator(w http.ResponseWriter, status int, res *onboardResu
 				}
 			}
 			row.Expires = first.UTC().Format(time.DateOnly)
+			row.DaysLeft = int(math.Floor(time.Until(first).Hours() / 24))
+			last, failures := a.reg.obs.summary(c.sp.EntityID())
+			if !last.IsZero() {
+				row.LastSignIn = last.UTC().Format("2006-01-02 15:04:05 MST")
+			}
+			row.Failures = failures
 		}
 		d.Customers = append(d.Customers, row)
 	}
