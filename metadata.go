@@ -3,7 +3,6 @@ package entrasaml
 import (
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"net/url"
 	"strings"
 	"time"
@@ -166,16 +165,12 @@ func verifyMetadataSignature(root *etree.Element, pins [][32]byte, now time.Time
 }
 
 // parseFingerprint parses a certificate's SHA-256 fingerprint written in
-// hex, with or without colons or spaces (as openssl and the Entra portal
-// show them), for Config.MetadataSigners.
+// hex, with or without colons or spaces, for Config.MetadataSigners.
 func parseFingerprint(s string) ([32]byte, error) {
-	var fp [32]byte
-	h := strings.NewReplacer(":", "", " ", "").Replace(s)
-	b, err := hex.DecodeString(h)
-	if err != nil || len(b) != len(fp) {
+	fp, ok := idpmeta.ParseFingerprint(s)
+	if !ok {
 		return fp, newErr(ErrConfig, "%q is not a SHA-256 fingerprint (64 hex digits)", s)
 	}
-	copy(fp[:], b)
 	return fp, nil
 }
 

@@ -21,7 +21,9 @@ import (
 // It fails closed, in this order:
 //   - input: at most Config.MaxResponseSize bytes, strict base64, one
 //     well-formed XML document with no DTD or entity declarations, no
-//     trailing content, bounded depth and at most 30,000 elements, 16,384
+//     trailing content, no encoding but UTF-8, no literal tab or line
+//     break inside an attribute value (XML reads it as a space),
+//     bounded depth and at most 30,000 elements, 16,384
 //     attributes (64 on one element), 12,288 namespace declarations, 4,096
 //     IDs and 1,024 comments (ErrMalformed, the reason naming the limit);
 //   - status: a non-Success status is a [*StatusError];

@@ -105,7 +105,7 @@ type Cache struct {
 	// Store and SessionKeys that all instances share. nil Store: one
 	// MemoryStore for all customers (one instance); nil SessionKeys: one
 	// random key for all customers (one instance; cookies die with the
-	// process). nil HTTPClient: [entrasaml.PublicOnlyHTTPClient], since
+	// process). nil HTTPClient: [onboard.PublicOnlyHTTPClient], since
 	// metadata URLs come from customers. nil Logger: slog.Default(). Now
 	// is also the Cache's clock for staleness.
 	Template entrasaml.Config

@@ -2,8 +2,6 @@ package tenants
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/entrasaml/entrasaml"
+	"github.com/entrasaml/entrasaml/internal/idpmeta"
 )
 
 // Customer is the SSO configuration of the customer at one key (a host
@@ -245,7 +244,7 @@ func (c *Customer) Validate() error {
 		}
 	}
 	for _, f := range c.MetadataSigners {
-		if !isFingerprint(f) {
+		if _, ok := idpmeta.ParseFingerprint(f); !ok {
 			return bad("MetadataSigners: %q is not a SHA-256 fingerprint", f)
 		}
 	}
@@ -303,11 +302,4 @@ func HostKey(host string) string { return canonicalHost(host) }
 func PathKey(path string) string {
 	seg, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	return seg
-}
-
-// isFingerprint reports whether s is a SHA-256 fingerprint in hex, with or
-// without colons or spaces, as Config.MetadataSigners takes them.
-func isFingerprint(s string) bool {
-	b, err := hex.DecodeString(strings.NewReplacer(":", "", " ", "").Replace(s))
-	return err == nil && len(b) == sha256.Size
 }

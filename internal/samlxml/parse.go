@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/beevik/etree"
 )
@@ -70,10 +71,12 @@ const (
 
 // Parse parses one XML document strictly: no DTD or entity declarations,
 // no processing instructions but the XML declaration, nothing but
-// whitespace outside the single root element, no duplicate attributes and
-// the limits above. Every refusal is a *ParseError whose
-// Reason names the rule or the limit. The counting limits are enforced by prescan, before etree
-// builds anything; etree's parse is linear in the input (duplicate
+// whitespace outside the single root element, no duplicate attributes, no
+// literal tab or line break in an attribute value (XML reads it as a space,
+// the parser does not), no encoding but UTF-8 declared, and the limits
+// above. Every refusal is a *ParseError whose Reason names the rule or the
+// limit. The counting limits are enforced by prescan, before etree builds
+// anything; etree's parse is linear in the input (duplicate
 // attributes are preserved, not merged), and the checks after it are too.
 func Parse(data []byte) (*etree.Element, error) {
 	data = bytes.TrimPrefix(data, UTF8BOM)
@@ -104,6 +107,11 @@ func Parse(data []byte) (*etree.Element, error) {
 		case *etree.ProcInst:
 			if i != 0 || t.Target != "xml" {
 				return nil, refuse("processing instruction outside the XML declaration")
+			}
+			// The parser reads every document as UTF-8 whatever it
+			// declares; a signer would have read another encoding.
+			if enc, ok := xmlDeclEncoding(t.Inst); ok && !strings.EqualFold(enc, "UTF-8") {
+				return nil, refuse("the XML declaration names an encoding other than UTF-8")
 			}
 		case *etree.Directive:
 			return nil, refuse("DTD or entity declaration")
@@ -271,6 +279,13 @@ func (x *xmlCounts) scan(data []byte) error {
 				if k < 0 {
 					return nil
 				}
+				// XML reads a literal tab or line break in an attribute
+				// value as a space (attribute-value normalization, which
+				// the parser does not do): refused, so that no value
+				// differs from what an XML-DSig signer canonicalized.
+				if bytes.ContainsAny(data[i+1:i+1+k], "\t\n\r") {
+					return refuse("a literal tab or line break in an attribute value (write it as a character reference)")
+				}
 				i += k + 2
 				from = i
 			case '=':
@@ -315,6 +330,28 @@ func (x *xmlCounts) scan(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// xmlDeclEncoding returns the encoding named in the XML declaration's
+// content inst, ok=false when it names none; a malformed one is "".
+func xmlDeclEncoding(inst string) (enc string, ok bool) {
+	i := strings.Index(inst, "encoding")
+	if i < 0 {
+		return "", false
+	}
+	s := strings.TrimLeft(inst[i+len("encoding"):], " \t\r\n")
+	if !strings.HasPrefix(s, "=") {
+		return "", true
+	}
+	s = strings.TrimLeft(s[1:], " \t\r\n")
+	if s == "" || s[0] != '"' && s[0] != '\'' {
+		return "", true
+	}
+	j := strings.IndexByte(s[1:], s[0])
+	if j < 0 {
+		return "", true
+	}
+	return s[1 : 1+j], true
 }
 
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

@@ -143,4 +143,83 @@ PRE='s{adele\.vance\@contoso\.example}{adele.vance\@contoso.example.evil.example
 openssl x509 -in "$KEYS/idp-a.crt" -outform DER -out "$WORK/idp-a.der"
 PRE=$EVIL_NAMEID signed hmac-sha256.xml "$(sig "$EXC" http://www.w3.org/2001/04/xmldsig-more#hmac-sha256 "$(ref "#$AID" "$(tr_ "$ENV")" "$(tr_ "$EXC")")")" \
 	--hmackey "$WORK/idp-a.der" --enabled-key-data hmac
+# Whitespace character references in a signed attribute value (FriendlyName
+# "tenant<TAB>id<LF>x<CR>y") and a non-ASCII display name (Adèle, as
+# UTF-8). xmlsec1 accepts it; it refuses each change below, where the
+# parser we use would read the same values as signed: a literal tab, line
+# break or carriage return for a reference (XML normalizes a literal one to
+# a space), and an XML declaration naming another encoding.
+PRE='s{<Attribute Name="}{<Attribute FriendlyName="tenant&#x9;id&#xA;x&#xD;y" Name="}; s{>Adele Vance<}{>Ad&#xE8;le Vance<}' \
+	POST='s{&#xE8;}{è}' \
+	signed charref-whitespace.xml "$(sig "$EXC" "$RSA256" "$(ref "#$AID" "$(tr_ "$ENV")" "$(tr_ "$EXC")")")" "${RSA_A[@]}"
+for change in 's{&#9;}{\t}' 's{&#10;}{\n}' 's{&#13;}{\r}' 's{\A}{<?xml version="1.0" encoding="ISO-8859-1"?>}'; do
+	perl -0777 -pe "$change or die" "$OUT/charref-whitespace.xml" >"$WORK/changed.xml"
+	if xmlsec1 --verify --pubkey-cert-pem "$KEYS/idp-a.crt" --enabled-key-data rsa "${ID_ATTRS[@]}" --node-id "$AID" \
+		"$WORK/changed.xml" >/dev/null 2>&1; then
+		echo "gen.sh: xmlsec1 accepts charref-whitespace.xml after $change" >&2
+		exit 1
+	fi
+done
+# Exclusive c14n against xmlsec1's (libxml2's), on small documents with the
+# namespace and escaping cases where canonicalizers have differed: each
+# c14n/NAME.xml is signed (the element with ID r1) and verified by xmlsec1;
+# each NAME.ok-N.xml is a change xmlsec1 still verifies (c14n ignores it),
+# each NAME.bad-N.xml one it refuses. c14n_xmlsec_internal_test.go checks
+# that excC14N agrees on every file.
+C14NDIR=$OUT/c14n
+mkdir -p "$C14NDIR"
+rm -f "$C14NDIR"/*.xml
+c14nsig() { # prefix-list
+	local inc=""
+	[[ -n $1 ]] && inc="<ec:InclusiveNamespaces xmlns:ec=\"$EXC\" PrefixList=\"$1\"/>"
+	printf '<ds:Signature xmlns:ds="%s"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="%s"/><ds:SignatureMethod Algorithm="%s"/><ds:Reference URI="#r1"><ds:Transforms><ds:Transform Algorithm="%s"/><ds:Transform Algorithm="%s">%s</ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="%s"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>' \
+		"$DS" "$EXC" "$RSA256" "$ENV" "$EXC" "$inc" "$SHA256"
+}
+xmlsec1_c14n_verifies() { # file id-node
+	xmlsec1 --verify --pubkey-cert-pem "$KEYS/idp-a.crt" --enabled-key-data rsa --id-attr:ID "$2" "$1" >/dev/null 2>&1
+}
+# c14n name id-node prefix-list template changes...: SIG in template is the
+# signature; a change is "ok:PERL" or "bad:PERL".
+c14n() {
+	local name=$1 node=$2 pl=$3 tpl=$4 n=0
+	shift 4
+	printf '%s' "${tpl//SIG/$(c14nsig "$pl")}" >"$WORK/$name.tpl"
+	xmlsec1 --sign "${RSA_A[@]}" --id-attr:ID "$node" --output "$WORK/$name.xml" "$WORK/$name.tpl"
+	perl -0777 -pi -e 's/\A<\?xml[^>]*\?>\r?\n?//; s/\s+\z//;' "$WORK/$name.xml"
+	xmlsec1_c14n_verifies "$WORK/$name.xml" "$node" || { echo "gen.sh: xmlsec1 does not verify c14n/$name.xml" >&2; exit 1; }
+	cp "$WORK/$name.xml" "$C14NDIR/$name.xml"
+	for change in "$@"; do
+		n=$((n + 1))
+		local kind=${change%%:*} out="$C14NDIR/$name.${change%%:*}-$n.xml"
+		perl -0777 -pe "${change#*:} or die" "$WORK/$name.xml" >"$out"
+		if xmlsec1_c14n_verifies "$out" "$node"; then
+			[[ $kind == ok ]] || { echo "gen.sh: xmlsec1 verifies $out" >&2; exit 1; }
+		else
+			[[ $kind == bad ]] || { echo "gen.sh: xmlsec1 refuses $out" >&2; exit 1; }
+		fi
+	done
+	echo "signed and verified: $C14NDIR/$name.xml (+$n changes)"
+}
+c14n default-undeclared urn:a:r "" '<r xmlns="urn:a" ID="r1">SIG<b xmlns=""><c/><a:d xmlns:a="urn:a"/></b></r>' \
+	'bad:s{<b xmlns="">}{<b>}' 'bad:s{<b xmlns="">}{<b xmlns="urn:b">}' 'ok:s{<c/>}{<c xmlns=""/>}'
+c14n prefix-redefined r "" '<r xmlns:p="urn:a" ID="r1">SIG<p:b><p:c xmlns:p="urn:b"><p:d/></p:c></p:b><p:e/></r>' \
+	'bad:s{ xmlns:p="urn:b"}{}' 'bad:s{<p:e/>}{<p:e xmlns:p="urn:b"/>}' 'ok:s{<p:b>}{<p:b xmlns:p="urn:a">}' 'ok:s{<p:d/>}{<p:d xmlns:p="urn:b"/>}'
+c14n prefix-redefined-unused r "" '<r xmlns:p="urn:a" ID="r1">SIG<p:b><x xmlns:p="urn:b"><p:d/></x></p:b></r>' \
+	'bad:s{<x xmlns:p="urn:b">}{<x>}' 'ok:s{<x xmlns:p="urn:b"><p:d/>}{<x xmlns:p="urn:c"><p:d xmlns:p="urn:b"/>}'
+c14n attributes-by-uri r "" '<r xmlns:a="urn:z" xmlns:b="urn:a" ID="r1" a:x="1" b:y="2" z="3">SIG</r>' \
+	'bad:s{xmlns:a="urn:z" xmlns:b="urn:a"}{xmlns:a="urn:a" xmlns:b="urn:z"}' 'ok:s{ a:x="1" b:y="2" z="3"}{ z="3" b:y="2" a:x="1"}'
+c14n prefixes-same-uri r "" '<r xmlns:a="urn:x" xmlns:b="urn:x" ID="r1" a:k="1">SIG<b:e/></r>' \
+	'bad:s{a:k=}{b:k=}' 'bad:s{<b:e/>}{<a:e/>}'
+c14n xml-attributes r "" '<r xml:lang="en" ID="r1">SIG<b xml:space="preserve" xml:id="q">t</b></r>' \
+	'bad:s{xml:lang="en"}{xml:lang="fr"}' 'ok:s{<r }{<r xmlns:xml="http://www.w3.org/XML/1998/namespace" }'
+c14n inclusive-prefix r "p" '<r xmlns:p="urn:a" xmlns:q="urn:q" ID="r1">SIG<b/></r>' \
+	'bad:s{xmlns:p="urn:a"}{xmlns:p="urn:b"}' 'ok:s{xmlns:q="urn:q"}{xmlns:q="urn:other"}'
+c14n inclusive-default r "#default p" '<o xmlns="urn:d" xmlns:p="urn:a"><r xmlns="" ID="r1">SIG<b/></r></o>' \
+	'bad:s{<r xmlns="" }{<r xmlns="urn:x" }' 'ok:s{<o xmlns="urn:d"}{<o xmlns="urn:e"}'
+c14n default-from-parent urn:o:r "" '<o xmlns="urn:o" xmlns:p="urn:p"><r ID="r1" p:z="1">SIG<b/></r></o>' \
+	'bad:s{<o xmlns="urn:o" xmlns:p="urn:p">}{<o xmlns="urn:o" xmlns:p="urn:q">}' 'ok:s{<o xmlns="urn:o" xmlns:p="urn:p"><r }{<o><r xmlns="urn:o" xmlns:p="urn:p" }'
+c14n escaping r "" '<r ID="r1" a="&lt;&amp;&gt;&quot;&#9;&#xA;&#xD;'"'"'">SIG&lt;&amp;&gt;"'"'"'&#xD;<![CDATA[<&>]]></r>' \
+	'bad:s{&#xD;<}{\r<}' 'bad:s{&amp;&gt;"}{&amp;amp;&gt;"}' 'ok:s{&lt;&amp;&gt;"}{&lt;&amp;>"}' 'ok:s{&gt;&quot;}{>&quot;}'
+c14n comments r "" '<r ID="r1">SIG<!-- c --><b>x<!--y-->z</b></r>' \
+	'ok:s{<!-- c -->}{}' 'ok:s{x<!--y-->z}{x<!---->z}' 'bad:s{x<!--y-->z}{x<!--y-->Z}'
 echo "gen.sh: done"
