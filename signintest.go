@@ -213,9 +213,11 @@ func (t *SignInTest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	pending, names := t.pending(r)
 	for _, name := range names {
-		sp.clearCookie(w, name, sp.acsPath)
+		// With the attributes Start set: a browser ignores a deletion of a
+		// SameSite=None cookie that is not Secure.
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: sp.acsPath, MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
 		if !sp.secure {
-			sp.clearCookie(w, name+legacySuffix, sp.acsPath)
+			http.SetCookie(w, &http.Cookie{Name: name + legacySuffix, Value: "", Path: sp.acsPath, MaxAge: -1, HttpOnly: true})
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")

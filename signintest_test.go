@@ -152,6 +152,19 @@ func TestSignInTestPasses(t *testing.T) {
 			t.Errorf("the test cookie %s was not cleared", ck.Name)
 		}
 	}
+	// Browsers ignore a deletion of a SameSite=None cookie without Secure.
+	cleared := 0
+	for _, ck := range resp.Cookies() {
+		if strings.HasPrefix(ck.Name, "entrasaml_test_") && !strings.HasSuffix(ck.Name, "_l") && ck.MaxAge < 0 {
+			cleared++
+			if !ck.Secure || ck.SameSite != http.SameSiteNoneMode {
+				t.Errorf("test cookie cleared without Secure and SameSite=None: %v", ck)
+			}
+		}
+	}
+	if cleared != 1 {
+		t.Errorf("%d test cookies cleared, want 1", cleared)
+	}
 }
 
 // TestSignInTestReplay posts the same response twice with the same test

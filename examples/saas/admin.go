@@ -335,6 +335,15 @@ func (a *app) renderAdmin(w http.ResponseWriter, r *http.Request, u *user, statu
 	if rep != nil {
 		d.Report = rep
 	}
+	// "Test sign-in" posts here and is redirected to the draft's IdP, which
+	// form-action must allow.
+	formAction := "'self'"
+	if d.Draft != nil {
+		if u, err := url.Parse(onboard.Check(r.Context(), onboard.Input{Metadata: d.Draft.Metadata}).SignOnURL); err == nil && u.Host != "" {
+			formAction += " " + u.Scheme + "://" + u.Host
+		}
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'")
 	render(w, a.logger, status, adminPage, d)
 }
 

@@ -150,7 +150,9 @@ func render(w http.ResponseWriter, logger *slog.Logger, status int, t *template.
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	if h.Get("Content-Security-Policy") == "" { // a page may allow more form targets
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	}
 	w.WriteHeader(status)
 	if err := t.Execute(w, data); err != nil {
 		logger.Warn("rendering a page", "page", t.Name(), "err", err)

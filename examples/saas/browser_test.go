@@ -26,6 +26,11 @@ func TestBrowser(t *testing.T) {
 	ta := startAppWith(t, hooks{wrap: acs.Wrap})
 	t.Cleanup(func() { acs.Check(t) })
 
+	t.Run("the customer's admin sets up SSO", func(t *testing.T) {
+		t.Parallel()
+		adminInBrowser(t, ta, browserCtx)
+	})
+
 	t.Run("two customers in one browser", func(t *testing.T) {
 		t.Parallel()
 		ctx := apptest.NewTab(t, browserCtx)
