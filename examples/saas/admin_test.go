@@ -91,7 +91,17 @@ func wrongMetadata(t *testing.T, dev *entratest.Server) []byte {
 // refused users listed; every change in the audit log.
 func TestAdminPath(t *testing.T) {
 	t.Parallel()
-	ta := startApp(t)
+	adminPath(t, startApp(t))
+}
+
+// TestAdminPathPostgres runs the admin's path with -postgres: the registry
+// and the app's tables on PostgreSQL.
+func TestAdminPathPostgres(t *testing.T) {
+	t.Parallel()
+	adminPath(t, startApp(t, "-postgres", postgresURL(t)))
+}
+
+func adminPath(t *testing.T, ta *testApp) {
 	const slug = "wayne"
 	dev := ta.reg.get(slug).dev
 	site := ta.url(slug, "")
