@@ -134,13 +134,22 @@ func (r *registry) add(ctx context.Context, c *customer, client *http.Client, re
 	return nil
 }
 
-// addUnconfigured lists c, a customer whose admin has yet to set up SSO,
-// and creates it disabled in the registry unless it is there already
-// (its admin's earlier work is kept).
+// addUnconfigured lists c, a demo customer whose admin has yet to set up
+// SSO, and stores it in the registry disabled, without metadata: its
+// development IdP has new keys at each start, so an earlier run's
+// configuration and draft would not work (the audit log keeps them).
 func (r *registry) addUnconfigured(ctx context.Context, c *customer) error {
 	origin := r.cfg.origin(c.Slug)
 	rc := tenants.Customer{Key: r.customerKey(c.Slug), EntityID: origin + "/saml/metadata", BaseURL: origin}
-	if _, err := r.db.reg.As("operator").Put(ctx, rc); err != nil && !errors.Is(err, tenants.ErrConflict) {
+	if old, err := r.db.reg.Lookup(ctx, rc.Key); err == nil {
+		rc.Version = old.Version
+	} else if !errors.Is(err, tenants.ErrNotFound) {
+		return err
+	}
+	if _, err := r.db.reg.As("operator").Put(ctx, rc); err != nil {
+		return err
+	}
+	if err := r.db.deleteDraft(ctx, rc.Key); err != nil {
 		return err
 	}
 	r.mu.Lock()

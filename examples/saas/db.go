@@ -215,6 +215,11 @@ func (d *appDB) draft(ctx context.Context, key string) (*draft, error) {
 	return dr, nil
 }
 
+func (d *appDB) deleteDraft(ctx context.Context, key string) error {
+	_, err := d.db.ExecContext(ctx, d.q(`DELETE FROM saas_drafts WHERE key = $1`), key)
+	return err
+}
+
 // markTested records that a test passed with the draft of that digest (if
 // it is still the draft).
 func (d *appDB) markTested(ctx context.Context, key, digest string) error {
