@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +188,13 @@ func adminPath(t *testing.T, ta *testApp) {
 	}
 	if live(t, ta, slug).Enforced {
 		t.Fatal("still enforced")
+	}
+
+	// The operator console reads the same registry (its Cache may not have
+	// seen the last switch yet).
+	if _, console := apptest.Get(t, apptest.Browser(), ta.url("", "/operator")); !strings.Contains(console, dev.TenantID()) ||
+		!regexp.MustCompile(`data-slug="wayne">(?s:.)*?<td class="sso">(on|required) \(v\d+\)</td>`).MatchString(console) {
+		t.Errorf("the console does not show wayne's SSO from the registry:\n%s", console)
 	}
 
 	// The audit log: every change, by the admin.

@@ -284,7 +284,7 @@ func TestConfig(t *testing.T) {
 func TestProcess(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", "TMPDIR="+t.TempDir()) // the default -data-dir is under it
 	var stderr apptest.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
