@@ -132,6 +132,9 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 	for _, c := range a.reg.list() {
 		if pw := a.adminPassword(c.Slug); pw != "" {
 			fmt.Fprintf(stdout, "  admin of %-11s %s/admin  admin@%s.example / %s\n", c.Slug, cfg.origin(c.Slug), c.Slug, pw)
+			if c.sp == nil && c.dev != nil {
+				fmt.Fprintf(stdout, "    SSO not set up yet: paste the App Federation Metadata Url %s\n", c.dev.MetadataURL())
+			}
 		}
 	}
 	fmt.Fprintf(stdout, "Operator console: %s/operator\n", cfg.origin(""))
