@@ -31,14 +31,23 @@ type testApp struct {
 	results   []*entrasaml.TestResult
 }
 
-func newTestApp(t *testing.T) *testApp {
+func newTestApp(t *testing.T) *testApp { return newTestAppTLS(t, false) }
+
+// newTestAppTLS starts the app on https when tls (cookies then carry the
+// __Secure- prefix).
+func newTestAppTLS(t *testing.T, tls bool) *testApp {
 	t.Helper()
 	a := &testApp{idp: entratest.NewServer(), store: entrasaml.NewMemoryStore(nil), keys: [][]byte{make([]byte, entrasaml.SessionKeySize)}}
 	t.Cleanup(a.idp.Close)
 	a.idp.SetUser(entratest.User{ObjectID: "oid-1", UPN: "adele@contoso.example", Email: "adele@contoso.example", Groups: []string{"g1"}})
 	a.candidate = a.idp.Metadata()
 	mux := http.NewServeMux()
-	a.srv = httptest.NewServer(mux)
+	a.srv = httptest.NewUnstartedServer(mux)
+	if tls {
+		a.srv.StartTLS()
+	} else {
+		a.srv.Start()
+	}
 	t.Cleanup(a.srv.Close)
 	live, err := entrasaml.New(context.Background(), a.config(a.idp.Metadata()))
 	if err != nil {
@@ -129,7 +138,15 @@ func cookieAt(t *testing.T, c *http.Client, u, prefix string) *http.Cookie {
 
 func TestSignInTestPasses(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	for _, tls := range []bool{false, true} {
+		t.Run(fmt.Sprint("tls=", tls), func(t *testing.T) {
+			t.Parallel()
+			signInTestPasses(t, newTestAppTLS(t, tls))
+		})
+	}
+}
+
+func signInTestPasses(t *testing.T, a *testApp) {
 	c := a.browser(t)
 	resp, _ := get(t, c, a.srv.URL+"/admin/test")
 	acs, form := signIn(t, c, resp)
@@ -155,8 +172,11 @@ func TestSignInTestPasses(t *testing.T) {
 	// Browsers ignore a deletion of a SameSite=None cookie without Secure.
 	cleared := 0
 	for _, ck := range resp.Cookies() {
-		if strings.HasPrefix(ck.Name, "entrasaml_test_") && !strings.HasSuffix(ck.Name, "_l") && ck.MaxAge < 0 {
+		if strings.HasPrefix(strings.TrimPrefix(ck.Name, "__Secure-"), "entrasaml_test_") && !strings.HasSuffix(ck.Name, "_l") && ck.MaxAge < 0 {
 			cleared++
+			if strings.HasPrefix(a.srv.URL, "https:") != strings.HasPrefix(ck.Name, "__Secure-") {
+				t.Errorf("test cookie %s on %s", ck.Name, a.srv.URL)
+			}
 			if !ck.Secure || ck.SameSite != http.SameSiteNoneMode {
 				t.Errorf("test cookie cleared without Secure and SameSite=None: %v", ck)
 			}
