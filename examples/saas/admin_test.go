@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/entratest"
 	"github.com/entrasaml/entrasaml/examples/internal/apptest"
 	"github.com/entrasaml/entrasaml/tenants"
@@ -357,4 +358,27 @@ func TestAdminSecurity(t *testing.T) {
 			t.Errorf("the admin page holds <script unescaped")
 		}
 	})
+}
+
+// adviceFor words each failure for the admin: Entra's hint for an AADSTS
+// code, and what to change for the library's reasons.
+func TestAdviceFor(t *testing.T) {
+	t.Parallel()
+	origin := "http://wayne.localhost:8081"
+	for _, c := range []struct {
+		err                  error
+		wantProblem, wantFix string
+	}{
+		{&entrasaml.StatusError{Code: "AADSTS50105"}, "AADSTS50105", "assign"},
+		{&entrasaml.Error{Err: entrasaml.ErrUnknownSigner}, "certificate", "Federation Metadata XML"},
+		{&entrasaml.Error{Err: entrasaml.ErrAudienceMismatch}, "Identifier", origin + "/saml/metadata"},
+		{&entrasaml.Error{Err: entrasaml.ErrDestinationMismatch}, "Reply URL", origin + "/saml/acs"},
+		{&entrasaml.Error{Err: entrasaml.ErrRequestIDMismatch}, "did not match a test", "Start the test again"},
+		{&entrasaml.Error{Err: entrasaml.ErrMalformed, Reason: "odd"}, "odd", "Check the settings"},
+	} {
+		problem, fix := adviceFor(c.err, origin)
+		if !strings.Contains(problem, c.wantProblem) || !strings.Contains(strings.ToLower(fix), strings.ToLower(c.wantFix)) {
+			t.Errorf("%v: %q / %q", c.err, problem, fix)
+		}
+	}
 }
