@@ -1,16 +1,23 @@
 package entrasaml
 
 import (
+	"strings"
 	"time"
 
 	"github.com/beevik/etree"
 )
 
+// respInfo is what checkAssertion needs from the Response envelope.
+type respInfo struct {
+	irt, dest string // InResponseTo, Destination ("" when absent)
+	signed    bool   // the Response's signature covers irt and dest
+	at        string // the ACS URL the response was posted to, "" when unknown
+}
+
 // checkAssertion applies the protocol checks to a verified Assertion and
-// builds the Session. respIRT is the Response's InResponseTo, respSigned
-// whether the Response's signature covers it. It returns the session and
-// until when the assertion ID must be remembered.
-func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, respSigned bool, requestIDs []string, now time.Time) (*Session, time.Time, error) {
+// builds the Session. It returns the session and until when the assertion
+// ID must be remembered.
+func (sp *SP) checkAssertion(a *etree.Element, issuer string, resp respInfo, requestIDs []string, now time.Time) (*Session, time.Time, error) {
 	var zero time.Time
 	if attrValue(a, "Version") != "2.0" {
 		return nil, zero, newErr(ErrMalformed, "Assertion Version is not 2.0")
@@ -58,8 +65,14 @@ func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, respSigne
 	if !ok || scd == nil {
 		return nil, zero, newErr(ErrMalformed, "the SubjectConfirmation must have one SubjectConfirmationData")
 	}
-	if r := attrValue(scd, "Recipient"); r != sp.acsURL {
-		return nil, zero, newErr(ErrDestinationMismatch, "SubjectConfirmationData Recipient %s is not the ACS URL %s", quote(r), sp.acsURL)
+	recipient := attrValue(scd, "Recipient")
+	switch {
+	case sp.acsIndex(recipient) < 0:
+		return nil, zero, newErr(ErrDestinationMismatch, "SubjectConfirmationData Recipient %s is not an ACS URL of this SP (%s)", quote(recipient), strings.Join(sp.acsURLs, ", "))
+	case resp.dest != "" && resp.dest != recipient:
+		return nil, zero, newErr(ErrDestinationMismatch, "Response Destination and SubjectConfirmationData Recipient %s differ", quote(recipient))
+	case resp.at != "" && resp.at != recipient:
+		return nil, zero, newErr(ErrDestinationMismatch, "the response was posted to %s but is addressed to %s", resp.at, quote(recipient))
 	}
 	scdNOA, ok := parseTime(attrValue(scd, "NotOnOrAfter"))
 	if !ok {
@@ -77,8 +90,16 @@ func (sp *SP) checkAssertion(a *etree.Element, issuer, respIRT string, respSigne
 			return nil, zero, newErr(ErrNotYetValid, "SubjectConfirmationData NotBefore %s is in the future (now %s, skew %s)", stamp(nb), stamp(now), sp.skew)
 		}
 	}
-	if s.InResponseTo, err = sp.checkInResponseTo(respIRT, respSigned, attrValue(scd, "InResponseTo"), requestIDs); err != nil {
+	if s.InResponseTo, err = sp.checkInResponseTo(resp.irt, resp.signed, attrValue(scd, "InResponseTo"), requestIDs); err != nil {
 		return nil, zero, err
+	}
+	if s.InResponseTo != "" {
+		// The request named an ACS URL (its ID records which): the
+		// response must be addressed there, not to another accepted one.
+		if named := sp.namedACS(s.InResponseTo); named != recipient {
+			return nil, zero, newErr(ErrDestinationMismatch, "the response is addressed to %s, but request %s named the ACS URL %s",
+				quote(recipient), quote(s.InResponseTo), cmpOr(named, "(none of this SP's)"))
+		}
 	}
 
 	// Conditions: validity window and audience.

@@ -221,8 +221,10 @@ func TestInteropCrewjamIdP(t *testing.T) {
 					t.Errorf("Attributes[%s] = %q, want %q", name, got, want)
 				}
 			}
-			if s.ObjectID != objectID || s.Email != "" || len(s.Groups) != 0 {
-				t.Errorf("typed claims: ObjectID %q, Email %q, Groups %q", s.ObjectID, s.Email, s.Groups)
+			// mail, givenName and sn fill the typed fields (the Session doc's
+			// table); an affiliation is not a group.
+			if s.ObjectID != objectID || s.Email != "alice@example.com" || s.GivenName != "Alice" || s.Surname != "Liddell" || len(s.Groups) != 0 {
+				t.Errorf("typed claims: ObjectID %q, Email %q, GivenName %q, Surname %q, Groups %q", s.ObjectID, s.Email, s.GivenName, s.Surname, s.Groups)
 			}
 
 			if _, err := sp.Verify(ctx, samlResponse, requestID); !errors.Is(err, entrasaml.ErrReplay) {

@@ -31,10 +31,16 @@
 //   - Identifier (Entity ID): Config.EntityID.
 //   - Reply URL (Assertion Consumer Service URL): [SP.ACSURL], that is
 //     Config.BaseURL + "/saml/acs".
-//   - Sign on URL: the app's page that starts sign-in. Set it: without it,
-//     My Apps tiles and "Test this application" post unsolicited responses,
-//     which Verify refuses unless Config.AllowIdPInitiated is set.
+//   - Sign on URL: the SP's sign-in endpoint, Config.BaseURL +
+//     "/saml/login". Set it: without it, My Apps tiles and "Test this
+//     application" post unsolicited responses, which Verify refuses unless
+//     Config.AllowIdPInitiated is set.
 //   - Logout URL: Config.BaseURL + "/saml/logout".
+//
+// [SP.EntraSettings] returns these values. The paths are configuration
+// (Config.ACSPaths, LogoutPath, MetadataPath, LoginPath), so Reply URLs
+// that customers' applications already have keep working; several ACS URLs
+// may be accepted at once, and [SP.Paths] lists what to mount.
 //
 // Then copy the "App Federation Metadata Url" (it ends in ?appid=…) into
 // Config.MetadataURL, or download the Federation Metadata XML into
@@ -52,10 +58,10 @@
 //   - Keys come only from the IdP metadata. A certificate in a message's
 //     KeyInfo only selects among them; an unknown one is [ErrUnknownSigner].
 //   - The signature is checked before anything else is trusted: SignedInfo
-//     in exclusive c14n form (goxmldsig's implementation), RSA over it, then
-//     the digest of the signed element. Every value is read from the
-//     canonical tree that was serialized and digested, a detached copy, not
-//     from the message as posted. Signature wrapping is refused by
+//     in exclusive c14n form (the package's own, linear in the input),
+//     RSA over it, then the digest of the signed element. Every value is
+//     read from the canonical tree that was serialized and digested, a
+//     detached copy, not from the message as posted. Signature wrapping is refused by
 //     structure: one Assertion, a direct child of the Response; Signatures
 //     only directly on the Response or that Assertion, with one Reference to
 //     their parent's own ID; IDs unique and unqualified.
@@ -81,7 +87,8 @@
 //     time linear in its size; canonicalization is linear too.
 //   - Responses must answer a request this browser made (InResponseTo, the
 //     same on the Response and the assertion, signed or not), be
-//     addressed to this SP (Destination, Recipient, Audience), come from
+//     addressed to this SP (Audience; Destination and Recipient: the ACS
+//     URL the request named, and where the response was posted), come from
 //     this IdP (Issuer), be within their validity window and not issued in
 //     the future (with Config.ClockSkew), and be used once (Config.Store).
 //
@@ -92,7 +99,7 @@
 //
 // # Single logout
 //
-// /saml/logout ends the local session and, when the IdP metadata lists a
+// /saml/logout (Config.LogoutPath) ends the local session and, when the IdP metadata lists a
 // logout URL, sends the browser to Entra with a LogoutRequest
 // ([SP.LogoutRequestURL]); Entra's LogoutResponse and its own
 // LogoutRequests (the user signed out of another application) come back to
@@ -101,7 +108,9 @@
 // that carries it, when it matches. Logout messages must have been issued
 // within Config.ClockSkew, and a signed LogoutRequest is accepted once. A
 // sign-out that does not come from the application's own origin (logout
-// CSRF) gets a confirmation page instead.
+// CSRF) gets a confirmation page instead. After Entra's LogoutResponse the
+// browser is redirected to a clean signed-out URL, so a reload does not
+// replay it.
 //
 // # Events
 //
@@ -136,5 +145,18 @@
 //
 // Package github.com/entrasaml/entrasaml/entratest is a fake Entra tenant
 // for tests: signed metadata, Entra-shaped responses with every signing
-// option, and an httptest server with a sign-on endpoint.
+// option, and an httptest server with a sign-on endpoint. Its IdP.SignIn
+// signs a test client into a running app through the real flow in one
+// call.
+//
+// # Other identity providers
+//
+// Entra is the first-class path, but the SP works with any SAML 2.0 IdP
+// that signs its responses or assertions: Okta, Google Workspace, AD FS,
+// Keycloak, PingFederate, OneLogin and JumpCloud are tested with their
+// real metadata. An IdP that lists its sign-on URL for HTTP-POST only
+// ([IdPMetadata].SignOnPOSTURL) gets the AuthnRequest from
+// [SP.StartSignIn]'s auto-submitting page. [Session]'s typed fields are
+// filled from Entra's claim URIs first, else from the names other IdPs
+// commonly use (the table is in the Session documentation).
 package entrasaml

@@ -35,10 +35,13 @@ var (
 	// ErrIssuerMismatch: an Issuer differs from the IdP metadata's entity ID.
 	ErrIssuerMismatch = errors.New("entrasaml: issuer mismatch")
 	// ErrDestinationMismatch: the Response Destination or the
-	// SubjectConfirmationData Recipient is not the SP's ACS URL.
+	// SubjectConfirmationData Recipient is not one of the SP's ACS URLs,
+	// the two differ, or they are not the ACS URL the answered request
+	// named or the one the response was posted to.
 	ErrDestinationMismatch = errors.New("entrasaml: destination mismatch")
 	// ErrRequestIDMismatch: InResponseTo names no request this browser has
-	// outstanding.
+	// outstanding (at the ACS, the Reason says when no pending-request
+	// cookie arrived at all).
 	ErrRequestIDMismatch = errors.New("entrasaml: InResponseTo does not match an outstanding request")
 	// ErrUnsolicited: an IdP-initiated response (no InResponseTo) while
 	// Config.AllowIdPInitiated is false.
@@ -50,8 +53,9 @@ var (
 	ErrMalformed = errors.New("entrasaml: malformed SAML message")
 	// ErrMetadata: IdP metadata that cannot be used, or cannot be fetched.
 	ErrMetadata = errors.New("entrasaml: unusable IdP metadata")
-	// ErrConfig: an invalid Config given to New, or a Config.Key that
-	// fails to sign a request.
+	// ErrConfig: an invalid Config given to New (a BaseURL ending with an
+	// endpoint path, such as a pasted Reply URL, included), invalid
+	// AuthnOptions, or a Config.Key that fails to sign a request.
 	ErrConfig = errors.New("entrasaml: invalid configuration")
 	// ErrNotProvisioned: Config.Provision refused a verified user (no
 	// account in the application, or a deactivated one).

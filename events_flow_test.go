@@ -53,10 +53,10 @@ func TestLogoutEvents(t *testing.T) {
 		{"LogoutResponse with a failed status", func() (*http.Response, string) {
 			return get(t, withLogoutCookie(), idpRedirect(t, logout, "SAMLResponse",
 				logoutResponseXML(loginIssuer(a), requestID, "urn:oasis:names:tc:SAML:2.0:status:Responder"), "", a.idp.SigningKey()))
-		}, http.StatusOK, "logout_response", "failure", "StatusError", true, false},
+		}, http.StatusSeeOther, "logout_response", "failure", "StatusError", true, false},
 		{"LogoutResponse", func() (*http.Response, string) {
 			return get(t, withLogoutCookie(), idpRedirect(t, logout, "SAMLResponse", logoutResponseXML(loginIssuer(a), requestID, success), "", a.idp.SigningKey()))
-		}, http.StatusOK, "logout_response", "success", "ok", true, false},
+		}, http.StatusSeeOther, "logout_response", "success", "ok", true, false},
 		{"IdP-initiated", func() (*http.Response, string) {
 			return get(t, a.browser(t), idpRedirect(t, logout, "SAMLRequest", logoutRequestXML(a.idp.EntityID(), "adele@contoso.example", ""), "", a.idp.SigningKey()))
 		}, http.StatusSeeOther, "idp_initiated", "success", "ok", true, false},

@@ -118,7 +118,10 @@ func ExampleNewEntraSettings() {
 	// {
 	//   "identifier": "https://acme.vendor.example/saml",
 	//   "reply_url": "https://acme.vendor.example/saml/acs",
-	//   "sign_on_url": "https://acme.vendor.example/",
+	//   "reply_urls": [
+	//     "https://acme.vendor.example/saml/acs"
+	//   ],
+	//   "sign_on_url": "https://acme.vendor.example/saml/login",
 	//   "logout_url": "https://acme.vendor.example/saml/logout",
 	//   "sp_metadata_url": "https://acme.vendor.example/saml/metadata"
 	// }

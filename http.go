@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -22,30 +23,47 @@ const (
 	maxPending = 8
 )
 
-// ServeHTTP serves the SAML endpoints under BaseURL; mount it with
-// mux.Handle("/saml/", sp):
+// ServeHTTP serves the SAML endpoints under BaseURL, at the paths
+// configured (defaults below). Mount it with mux.Handle("/saml/", sp) for
+// the default paths, or mount each of [SP.Paths]:
 //
-//   - POST /saml/acs: the Reply URL. Verifies the response, runs
+//   - POST /saml/acs (each of Config.ACSPaths): the Reply URL. Verifies the
+//     response (addressed to this ACS URL, the one its request named), runs
 //     Config.Provision, starts the session and redirects (303) to the path
 //     the user was going to.
-//   - GET /saml/metadata: SP metadata to upload to Entra.
-//   - GET or POST /saml/logout: ends the local session (server-side too, so
-//     a copied cookie stops working) and shows a signed-out page, when the
-//     request comes from the application's own origin; otherwise shows a
-//     "Sign out?" page whose button POSTs. Also single logout with Entra.
+//   - GET /saml/login?return=/path (Config.LoginPath): a page navigation
+//     starts sign-in ([SP.StartSignIn]) and comes back to the path
+//     (same-origin paths only; anything else becomes "/"); anything else
+//     gets 400. Entra's Sign on URL.
+//   - GET /saml/metadata (Config.MetadataPath): SP metadata to upload to
+//     Entra.
+//   - GET or POST /saml/logout (Config.LogoutPath): when the request comes
+//     from the application's own origin, ends the local session (server-side
+//     too, so a copied cookie stops working) and then, when the IdP metadata
+//     lists a logout URL and Config.LocalLogoutOnly is false, redirects
+//     (303) to the IdP with a LogoutRequest to sign out of Entra too;
+//     otherwise shows a signed-out page. From anywhere else it shows a
+//     "Sign out?" page whose button POSTs. The IdP's LogoutResponse comes
+//     back here and is answered with a redirect (303) to a clean signed-out
+//     URL, so a reload shows the signed-out page again; a LogoutRequest from
+//     the IdP is answered with a LogoutResponse (single logout).
 //
 // Failures get a short generic page with a correlation id and the status
 // that fits (400 malformed, 403 refused, 405 wrong method, 413 too large,
 // 503 store down); Config.Logger gets the reason.
 func (sp *SP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := strings.TrimPrefix(r.URL.Path, sp.basePath)
-	switch p {
-	case pathACS:
-		sp.serveACS(w, r)
-	case pathMetadata:
+	p, ok := strings.CutPrefix(r.URL.Path, sp.basePath)
+	switch {
+	case !ok:
+		http.NotFound(w, r)
+	case slices.Contains(sp.acsRel, p):
+		sp.serveACS(w, r, sp.baseURL+p)
+	case p == sp.metadataRel:
 		sp.serveMetadata(w, r)
-	case pathLogout:
+	case p == sp.logoutRel:
 		sp.serveLogout(w, r)
+	case p == sp.loginRel:
+		sp.serveLogin(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -54,9 +72,11 @@ func (sp *SP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // RequireAccount wraps next so that it only runs for signed-in users, with
 // the [Session] in the request context ([SessionFromContext]). Without a
 // session, a GET or HEAD page navigation is redirected (303) to Entra to
-// sign in, and comes back to the same path afterwards; anything else (other
-// methods, fetch/XHR, Accept: application/json) gets 401, since it could not
-// follow the redirect. If the Store is down the answer is 503.
+// sign in ([SP.StartSignIn]; by way of BaseURL's origin when the request
+// came to another host), and comes back to the same path afterwards;
+// anything else (other methods, fetch/XHR, Accept: application/json) gets
+// 401, since it could not follow the redirect. If the Store is down the
+// answer is 503.
 func (sp *SP) RequireAccount(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := sp.sessionFromRequest(r)
@@ -94,38 +114,84 @@ func (sp *SP) LoadSession(next http.Handler) http.Handler {
 	})
 }
 
-// StartSignIn redirects the browser to Entra with a new AuthnRequest and
+// StartSignIn redirects the browser to Entra with a new AuthnRequest (for
+// an IdP whose metadata lists an HTTP-POST sign-on URL only, it answers
+// with a page that posts the request there) and
 // remembers, in a short-lived cookie bound to this browser, the request ID
 // and returnTo, the same-origin path to come back to (anything else becomes
-// "/"). RequireAccount calls it; call it yourself for a "Sign in" button.
+// "/"). RequireAccount calls it; call it yourself for a "Sign in" button,
+// or link to the sign-in endpoint (Config.LoginPath).
 //
 // The pending-request cookie must reach the ACS on Entra's cross-site POST,
 // which carries no SameSite=Lax cookies, so it is SameSite=None; Secure;
-// HttpOnly, scoped to the ACS path and ten minutes. Browsers accept Secure
-// cookies from http://localhost and http://127.0.0.1; for other http
-// origins (and clients that ignore SameSite=None) a second copy without
-// SameSite or Secure is set when BaseURL is http. Use https in production.
+// HttpOnly, scoped to the ACS path the request names and ten minutes.
+// Browsers accept Secure cookies from http://localhost and
+// http://127.0.0.1; for other http origins (and clients that ignore
+// SameSite=None) a second copy without SameSite or Secure is set when
+// BaseURL is http. Use https in production.
+//
+// A cookie set on another host than BaseURL's would never reach the ACS
+// (the app opened as http://127.0.0.1:8080 with BaseURL
+// http://localhost:8080, say). So when the request's host name (or
+// X-Forwarded-Host's) is not BaseURL's, StartSignIn first redirects (303)
+// to the sign-in endpoint on BaseURL's origin, which continues from there,
+// and logs both hosts (level Debug). If the sign-in endpoint again sees
+// another host (a proxy that rewrites Host), it goes on, since the browser
+// is then on BaseURL's origin.
 func (sp *SP) StartSignIn(w http.ResponseWriter, r *http.Request, returnTo string) {
+	returnTo = safeReturnPath(returnTo)
+	if !sp.sameHost(r) && !(r.URL.Path == sp.loginPath && r.URL.Query().Has(hopParam)) {
+		sp.logger.DebugContext(r.Context(), "entrasaml: the request came to another host than BaseURL's; sending the browser to BaseURL's origin "+
+			"to sign in, since the sign-in cookie must be set where the response will arrive", "host", r.Host, "base_url_host", sp.baseHost)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, sp.loginURL+"?"+url.Values{"return": {returnTo}, hopParam: {"1"}}.Encode(), http.StatusSeeOther)
+		return
+	}
+	acs := max(sp.acsIndex(sp.authn.ACSURL), 0)
+	acsPath := sp.basePath + sp.acsRel[acs]
 	var tok [12]byte
 	rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:])
-	u, requestID, err := sp.AuthnRequestURL(token)
+	send, requestID, err := sp.authnRequestSender(token)
 	if err != nil {
 		sp.fail(w, r, err)
 		return
 	}
 	now := sp.now()
-	value := sp.sealer.seal(encodePayload(now.Add(pendingTTL), requestID, safeReturnPath(returnTo)), sp.adRequest)
+	value := sp.sealer.seal(encodePayload(now.Add(pendingTTL), requestID, returnTo), sp.adRequest)
 
 	name := sp.requestCookiePrefix() + token
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: sp.acsPath, MaxAge: int(pendingTTL / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: acsPath, MaxAge: int(pendingTTL / time.Second),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
 	if !sp.secure {
-		http.SetCookie(w, &http.Cookie{Name: name + legacySuffix, Value: value, Path: sp.acsPath,
+		http.SetCookie(w, &http.Cookie{Name: name + legacySuffix, Value: value, Path: acsPath,
 			MaxAge: int(pendingTTL / time.Second), HttpOnly: true})
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	send(w, r)
+}
+
+// hopParam marks the redirect StartSignIn makes to BaseURL's origin, so
+// that the sign-in endpoint does not redirect again behind a proxy that
+// rewrites Host.
+const hopParam = "hop"
+
+// serveLogin serves the sign-in endpoint: GET ?return=/path, a page
+// navigation, starts sign-in and comes back to the path.
+func (sp *SP) serveLogin(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		sp.failStatus(w, r, http.StatusMethodNotAllowed, "Method not allowed", "", newErr(ErrMalformed, "%s to the sign-in URL", r.Method))
+		return
+	}
+	if !isNavigation(r) {
+		// An image or a fetch from another site would only pile up
+		// pending-request cookies.
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "sign-in starts with a page navigation", http.StatusBadRequest)
+		return
+	}
+	sp.StartSignIn(w, r, r.URL.Query().Get("return"))
 }
 
 type pendingRequest struct {
@@ -133,14 +199,15 @@ type pendingRequest struct {
 	expires                     int64 // Unix seconds
 }
 
-// pendingRequests returns the sign-ins this browser has outstanding.
-func (sp *SP) pendingRequests(r *http.Request) []pendingRequest {
-	var out []pendingRequest
+// pendingRequests returns the sign-ins this browser has outstanding, and
+// whether it sent any pending-request cookie at all (readable or not).
+func (sp *SP) pendingRequests(r *http.Request) (out []pendingRequest, anyCookie bool) {
 	now := sp.now()
 	for _, c := range r.Cookies() {
 		if !strings.HasPrefix(c.Name, sp.requestCookiePrefix()) {
 			continue
 		}
+		anyCookie = true
 		payload, err := sp.sealer.open(c.Value, sp.adRequest)
 		if err != nil {
 			continue
@@ -158,10 +225,11 @@ func (sp *SP) pendingRequests(r *http.Request) []pendingRequest {
 			break
 		}
 	}
-	return out
+	return out, anyCookie
 }
 
-func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
+// serveACS serves the ACS URL at.
+func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request, at string) {
 	w, r, done := sp.startEvent(w, r, EventSignIn, "")
 	defer done()
 	if r.Method != http.MethodPost {
@@ -179,16 +247,22 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 		sp.fail(w, r, wrapErr(ErrMalformed, err, "reading the ACS form"))
 		return
 	}
-	pending := sp.pendingRequests(r)
+	pending, anyCookie := sp.pendingRequests(r)
 	ids := make([]string, len(pending))
 	for i, p := range pending {
 		ids[i] = p.requestID
 	}
-	s, err := sp.Verify(r.Context(), r.PostForm.Get("SAMLResponse"), ids...)
+	s, err := sp.verifyAt(r.Context(), at, r.PostForm.Get("SAMLResponse"), ids)
 	if err != nil {
+		if errors.Is(err, ErrRequestIDMismatch) && !anyCookie {
+			err = newErr(ErrRequestIDMismatch, "no pending-request cookie reached the ACS, so the response answers no request "+
+				"of this browser: the sign-in started on another host than BaseURL's (%s) or in another browser, "+
+				"more than ten minutes ago, or the browser refused the cookie (SameSite=None needs Secure): %s", sp.baseHost, reasonOf(err))
+		}
 		sp.fail(w, r, err)
 		return
 	}
+	acsPath := sp.basePath + strings.TrimPrefix(at, sp.baseURL)
 
 	returnTo := "/"
 	if s.InResponseTo == "" {
@@ -207,9 +281,9 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 		} else if kept++; kept <= maxPending {
 			continue
 		}
-		sp.clearCookie(w, p.cookie, sp.acsPath)
+		sp.clearCookie(w, p.cookie, acsPath)
 		if !sp.secure {
-			sp.clearCookie(w, p.cookie+legacySuffix, sp.acsPath)
+			sp.clearCookie(w, p.cookie+legacySuffix, acsPath)
 		}
 	}
 
@@ -250,11 +324,38 @@ func isNavigation(r *http.Request) bool {
 	return true
 }
 
-// fail answers a failed SAML exchange: a generic page, the reason logged.
-func (sp *SP) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, title, msg := http.StatusForbidden, "Sign-in failed", "We could not sign you in. Please try again; if it keeps failing, give your administrator the reference below."
-	var se *StatusError
+// failStatusOf is the HTTP status for a failed SAML exchange.
+func failStatusOf(err error) int {
 	var e *Error
+	switch {
+	case errors.Is(err, ErrStore):
+		return http.StatusServiceUnavailable
+	case errors.As(err, &e) && e.TooLarge():
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrMalformed):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrConfig), errors.Is(err, ErrMetadata):
+		return http.StatusInternalServerError
+	}
+	return http.StatusForbidden
+}
+
+// failLogout answers a failed sign-out: a generic page that speaks of
+// signing out, the reason logged.
+func (sp *SP) failLogout(w http.ResponseWriter, r *http.Request, err error) {
+	status := failStatusOf(err)
+	title, msg := "Sign-out failed", "We could not complete signing you out. Close your browser to end your session; "+
+		"if it keeps failing, give your administrator the reference below."
+	if status == http.StatusServiceUnavailable {
+		title, msg = "Sign-out is unavailable", "Sign-out is temporarily unavailable. Please try again in a minute."
+	}
+	sp.failStatus(w, r, status, title, msg, err)
+}
+
+// fail answers a failed sign-in: a generic page, the reason logged.
+func (sp *SP) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, title, msg := failStatusOf(err), "Sign-in failed", "We could not sign you in. Please try again; if it keeps failing, give your administrator the reference below."
+	var se *StatusError
 	switch {
 	case errors.As(err, &se):
 		msg = "Microsoft Entra ID did not sign you in."
@@ -264,14 +365,8 @@ func (sp *SP) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if e, ok := aadstsTable[se.Code]; ok {
 			msg += " " + e.meaning + " For your administrator: " + e.fix
 		}
-	case errors.Is(err, ErrStore):
-		status, title, msg = http.StatusServiceUnavailable, "Sign-in is unavailable", "Sign-in is temporarily unavailable. Please try again in a minute."
-	case errors.As(err, &e) && e.TooLarge():
-		status = http.StatusRequestEntityTooLarge
-	case errors.Is(err, ErrMalformed):
-		status = http.StatusBadRequest
-	case errors.Is(err, ErrConfig), errors.Is(err, ErrMetadata):
-		status = http.StatusInternalServerError
+	case status == http.StatusServiceUnavailable:
+		title, msg = "Sign-in is unavailable", "Sign-in is temporarily unavailable. Please try again in a minute."
 	}
 	sp.failStatus(w, r, status, title, msg, err)
 }

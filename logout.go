@@ -15,7 +15,7 @@ import (
 // top-level GET, which carries SameSite=Lax cookies.
 const logoutCookie = "entrasaml_logout"
 
-// serveLogout serves the logout URL (BaseURL + "/saml/logout"):
+// serveLogout serves the logout URL (BaseURL + Config.LogoutPath):
 //
 //   - without SAML parameters (the link a user clicks): when the request
 //     comes from one of the application's own pages (see fromOwnPage),
@@ -27,8 +27,11 @@ const logoutCookie = "entrasaml_logout"
 //     a page asking "Sign out?" whose button POSTs back here;
 //   - GET with SAMLResponse: the IdP's LogoutResponse to that request:
 //     signature checked when it has one, Issuer, Destination,
-//     IssueInstant within Config.ClockSkew, InResponseTo and status; shows
-//     the signed-out page;
+//     IssueInstant within Config.ClockSkew, InResponseTo and status; then
+//     a redirect (303) to the clean signed-out URL (?signed-out=...), so
+//     that a reload or Back does not replay the response;
+//   - GET with signed-out (and no SAML parameters): the signed-out page,
+//     or the "Sign out?" page when the browser still has a session;
 //   - GET with SAMLRequest: a LogoutRequest from the IdP (the user signed
 //     out of another application): see serveLogoutRequest.
 func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
@@ -43,6 +46,8 @@ func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
 		sp.serveLogoutResponse(w, r)
 	case r.Method == http.MethodGet && q.Has("SAMLRequest"):
 		sp.serveLogoutRequest(w, r)
+	case r.Method != http.MethodPost && q.Has(signedOutParam):
+		sp.serveSignedOut(w, r, q.Get(signedOutParam))
 	case !sp.fromOwnPage(r):
 		page.Write(w, http.StatusOK, "Sign out?", "Do you want to sign out of this application?", "", sp.cookiePath,
 			page.Form{Action: sp.logoutPath, Button: "Sign out"})
@@ -98,16 +103,50 @@ func (sp *SP) signedOut(w http.ResponseWriter, msg string) {
 	page.Write(w, http.StatusOK, "You are signed out", msg, "", sp.cookiePath)
 }
 
+// signedOutParam names the outcome of single logout on the clean URL the
+// SP redirects to after the IdP's LogoutResponse: signedOutAll, or
+// signedOutLocal when the IdP reported a failure.
+const (
+	signedOutParam = "signed-out"
+	signedOutAll   = "all"
+	signedOutLocal = "local"
+)
+
+// serveSignedOut shows the signed-out page for outcome. It changes
+// nothing, and a browser that still has a session (a link from elsewhere)
+// gets the "Sign out?" page instead of a page that would lie.
+func (sp *SP) serveSignedOut(w http.ResponseWriter, r *http.Request, outcome string) {
+	s, err := sp.sessionFromRequest(r)
+	if err != nil {
+		sp.failLogout(w, r, err)
+		return
+	}
+	if s != nil {
+		page.Write(w, http.StatusOK, "Sign out?", "Do you want to sign out of this application?", "", sp.cookiePath,
+			page.Form{Action: sp.logoutPath, Button: "Sign out"})
+		return
+	}
+	switch outcome {
+	case signedOutAll:
+		sp.signedOut(w, "You have signed out of this application and of Microsoft Entra ID.")
+	case signedOutLocal:
+		sp.signedOut(w, "You have signed out of this application, but Microsoft Entra ID could not sign you out everywhere. "+
+			"Close your browser to end your Microsoft session.")
+	default:
+		sp.signedOut(w, "You have signed out of this application.")
+	}
+}
+
 func (sp *SP) startLogout(w http.ResponseWriter, r *http.Request) {
 	w, r, done := sp.startEvent(w, r, EventLogout, "sp_initiated")
 	defer done()
 	s, err := sp.sessionFromRequest(r)
 	if err != nil {
-		sp.fail(w, r, err)
+		sp.failLogout(w, r, err)
 		return
 	}
 	if err := sp.EndSession(w, r); err != nil {
-		sp.fail(w, r, err)
+		sp.failLogout(w, r, err)
 		return
 	}
 	if s == nil || sp.localLogoutOnly || sp.idp.Load().md.LogoutURL == "" {
@@ -131,7 +170,7 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	msg, err := sp.readRedirectMessage(r.URL.RawQuery, "SAMLResponse")
 	if err != nil {
-		sp.fail(w, r, err)
+		sp.failLogout(w, r, err)
 		return
 	}
 	var requestID string
@@ -141,17 +180,21 @@ func (sp *SP) serveLogoutResponse(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: logoutCookie, Value: "", Path: sp.logoutPath, MaxAge: -1, HttpOnly: true,
 		Secure: sp.secure, SameSite: http.SameSiteLaxMode})
 	err = sp.checkLogoutResponse(msg.root, requestID)
+	outcome := signedOutAll
 	var se *StatusError
 	switch {
 	case err == nil:
-		sp.signedOut(w, "You have signed out of this application and of Microsoft Entra ID.")
 	case errors.As(err, &se):
 		noteFailure(r, err, 0, "") // the IdP reported a failed single logout
-		sp.signedOut(w, "You have signed out of this application, but Microsoft Entra ID could not sign you out everywhere ("+
-			se.Code+"). Close your browser to end your Microsoft session.")
+		outcome = signedOutLocal
 	default:
-		sp.fail(w, r, err)
+		sp.failLogout(w, r, err)
+		return
 	}
+	// A clean URL: reloading it, or going Back, shows the page again
+	// instead of replaying a LogoutResponse whose request is gone.
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, sp.logoutPath+"?"+signedOutParam+"="+outcome, http.StatusSeeOther)
 }
 
 // serveLogoutRequest handles a LogoutRequest from the IdP and answers it
@@ -174,40 +217,40 @@ func (sp *SP) serveLogoutRequest(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	msg, err := sp.readRedirectMessage(r.URL.RawQuery, "SAMLRequest")
 	if err != nil {
-		sp.fail(w, r, err)
+		sp.failLogout(w, r, err)
 		return
 	}
 	req, err := sp.parseLogoutRequest(msg.root)
 	if err != nil {
-		sp.fail(w, r, err)
+		sp.failLogout(w, r, err)
 		return
 	}
 	if msg.signed {
 		if err := sp.recordLogoutRequest(r.Context(), req); err != nil {
-			sp.fail(w, r, err)
+			sp.failLogout(w, r, err)
 			return
 		}
 	}
 	s, err := sp.sessionFromRequest(r)
 	if err != nil {
-		sp.fail(w, r, err)
+		sp.failLogout(w, r, err)
 		return
 	}
 	if s != nil && s.NameID == req.nameID && (len(req.sessionIndex) == 0 || contains(req.sessionIndex, s.SessionIndex)) {
 		if err := sp.EndSession(w, r); err != nil {
-			sp.fail(w, r, err)
+			sp.failLogout(w, r, err)
 			return
 		}
 	}
 	if msg.signed {
 		if err := sp.endSessionsOf(r.Context(), req.nameID, req.sessionIndex); err != nil {
-			sp.fail(w, r, err)
+			sp.failLogout(w, r, err)
 			return
 		}
 	}
 	u, err := sp.logoutResponseURL(req.id, msg.relayState)
 	if err != nil {
-		sp.fail(w, r, err)
+		sp.failLogout(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

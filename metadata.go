@@ -25,6 +25,13 @@ type IdPMetadata struct {
 	// binding, where AuthnRequests go. For Entra:
 	// "https://login.microsoftonline.com/<tenant-id>/saml2".
 	SignOnURL string
+	// SignOnPOSTURL is the SingleSignOnService location for the HTTP-POST
+	// binding, or "". It is used only when SignOnURL is "": some IdPs list
+	// no HTTP-Redirect sign-on URL (JumpCloud unless "Declare Redirect
+	// Endpoint" is ticked, older OneLogin exports). [SP.StartSignIn] then
+	// posts the AuthnRequest there from an auto-submitting form, and
+	// [SP.AuthnRequestURL], which builds a redirect, fails with ErrConfig.
+	SignOnPOSTURL string
 	// LogoutURL is the SingleLogoutService location for the HTTP-Redirect
 	// binding, or "" when the IdP lists none.
 	LogoutURL string
@@ -40,15 +47,15 @@ type IdPMetadata struct {
 // Entra enterprise application:
 // https://login.microsoftonline.com/<tenantID>/federationmetadata/2007-06/federationmetadata.xml?appid=<appID>.
 // Use it, not the tenant-level document: only the app-specific one carries
-// the application's own SAML signing certificate. With appID "" it returns
-// the tenant-level URL.
+// the application's own SAML signing certificate. When tenantID or appID is
+// empty it returns "" (never the tenant-level URL), which [New] refuses with
+// ErrConfig when Metadata is empty too.
 func EntraMetadataURL(tenantID, appID string) string {
-	u := "https://login.microsoftonline.com/" + url.PathEscape(tenantID) +
-		"/federationmetadata/2007-06/federationmetadata.xml"
-	if appID != "" {
-		u += "?appid=" + url.QueryEscape(appID)
+	if tenantID == "" || appID == "" {
+		return ""
 	}
-	return u
+	return "https://login.microsoftonline.com/" + url.PathEscape(tenantID) +
+		"/federationmetadata/2007-06/federationmetadata.xml?appid=" + url.QueryEscape(appID)
 }
 
 // MetadataOption adjusts [ParseMetadata].
@@ -117,7 +124,7 @@ func readMetadata(data []byte, now time.Time, pins [][32]byte, allowSHA1 bool) (
 }
 
 func idpMetadataOf(doc *idpmeta.Document) *IdPMetadata {
-	return &IdPMetadata{EntityID: doc.EntityID, TenantID: doc.TenantID, SignOnURL: doc.SignOnURL, LogoutURL: doc.LogoutURL,
+	return &IdPMetadata{EntityID: doc.EntityID, TenantID: doc.TenantID, SignOnURL: doc.SignOnURL, SignOnPOSTURL: doc.SignOnPOSTURL, LogoutURL: doc.LogoutURL,
 		Certificates: doc.Certificates, ValidUntil: doc.ValidUntil}
 }
 

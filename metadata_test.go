@@ -72,7 +72,8 @@ func TestParseMetadataErrors(t *testing.T) {
 		{"empty", "", "XML"},
 		{"wrong root", `<foo xmlns="urn:x"/>`, "root element"},
 		{"no signing cert", removeAll(entra, "<KeyDescriptor use=\"signing\">", "</KeyDescriptor>"), "no signing certificate"},
-		{"no redirect sso", strings.ReplaceAll(entra, `SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"`, `SingleSignOnService Binding="urn:x"`), "HTTP-Redirect"},
+		{"no redirect or post sso", strings.NewReplacer(`SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"`, `SingleSignOnService Binding="urn:x"`,
+			`SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"`, `SingleSignOnService Binding="urn:x"`).Replace(entra), "HTTP-Redirect or HTTP-POST"},
 		{"doctype", strings.Replace(entra, "<EntityDescriptor", `<!DOCTYPE x [<!ENTITY a "b">]><EntityDescriptor`, 1), "DTD"},
 		{"two idps", `<EntitiesDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata">` + stripProlog(entra) + stripProlog(entra) + `</EntitiesDescriptor>`, "2 identity providers"},
 	}

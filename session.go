@@ -1,6 +1,7 @@
 package entrasaml
 
 import (
+	"slices"
 	"time"
 )
 
@@ -57,10 +58,24 @@ type Session struct {
 	// Config.Provision; "" otherwise.
 	UserID string `json:"userID,omitempty"`
 
-	// Typed Entra claims, "" or nil when the claim was not sent. Each comes
-	// from the attribute named beside it (Entra's claim URIs, shortened:
-	// ms/ is http://schemas.microsoft.com/, soap/ is
-	// http://schemas.xmlsoap.org/ws/2005/05/identity/claims/).
+	// Typed claims, "" or nil when the claim was not sent. Each comes from
+	// the attribute named beside it (Entra's claim URIs, shortened: ms/ is
+	// http://schemas.microsoft.com/, soap/ is
+	// http://schemas.xmlsoap.org/ws/2005/05/identity/claims/). When that
+	// Entra claim was not sent, Name, Email, GivenName, Surname,
+	// DisplayName and Groups are read from the names other IdPs commonly
+	// use:
+	//
+	//	Name         http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn (AD FS)
+	//	Email        urn:oid:0.9.2342.19200300.100.1.3 (mail), urn:oid:1.2.840.113549.1.9.1, email, mail, User.email
+	//	GivenName    urn:oid:2.5.4.42, givenName, firstName, User.FirstName
+	//	Surname      urn:oid:2.5.4.4, sn, surname, lastName, User.LastName
+	//	DisplayName  urn:oid:2.16.840.1.113730.3.1.241 (displayName), displayName
+	//	Groups       http://schemas.xmlsoap.org/claims/Group (AD FS), urn:oid:1.3.6.1.4.1.5923.1.5.1.1 (isMemberOf), groups, memberOf
+	//
+	// When several of those names are sent and disagree, the field stays
+	// empty (Attributes keeps them all): no name silently wins. The other
+	// typed fields come from Entra's claims only.
 	TenantID         string   `json:"tenantID,omitempty"`         // ms/identity/claims/tenantid
 	ObjectID         string   `json:"objectID,omitempty"`         // ms/identity/claims/objectidentifier: immutable user id
 	Name             string   `json:"name,omitempty"`             // soap/name: usually the UPN; display only
@@ -107,18 +122,48 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// fillClaims copies the Entra claims from Attributes into the typed fields.
+// fillClaims fills the typed fields from Attributes, by the table in the
+// Session doc.
 func (s *Session) fillClaims() {
 	s.TenantID = s.Attribute(claimTenantID)
 	s.ObjectID = s.Attribute(claimObjectID)
-	s.Name = s.Attribute(claimName)
-	s.Email = s.Attribute(claimEmail)
-	s.GivenName = s.Attribute(claimGivenName)
-	s.Surname = s.Attribute(claimSurname)
-	s.DisplayName = s.Attribute(claimDisplayName)
+	s.Name = s.claim(claimName, "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn")
+	s.Email = s.claim(claimEmail, "urn:oid:0.9.2342.19200300.100.1.3", "urn:oid:1.2.840.113549.1.9.1", "email", "mail", "User.email")
+	s.GivenName = s.claim(claimGivenName, "urn:oid:2.5.4.42", "givenName", "firstName", "User.FirstName")
+	s.Surname = s.claim(claimSurname, "urn:oid:2.5.4.4", "sn", "surname", "lastName", "User.LastName")
+	s.DisplayName = s.claim(claimDisplayName, "urn:oid:2.16.840.1.113730.3.1.241", "displayName")
 	s.IdentityProvider = s.Attribute(claimIdentityProvider)
 	s.AuthnMethods = s.Attributes[claimAuthnMethods]
-	s.Groups = s.Attributes[claimGroups]
+	s.Groups = s.claims(claimGroups, "http://schemas.xmlsoap.org/claims/Group", "urn:oid:1.3.6.1.4.1.5923.1.5.1.1", "groups", "memberOf")
 	s.Roles = s.Attributes[claimRole]
 	_, s.GroupsOverage = s.Attributes[claimGroupsLink]
+}
+
+// claim returns the first value of the first claim that claims finds.
+func (s *Session) claim(entra string, others ...string) string {
+	if v := s.claims(entra, others...); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// claims returns the values of entra when it was sent; otherwise those of
+// the other names present, provided they all agree, or nil.
+func (s *Session) claims(entra string, others ...string) []string {
+	if v, ok := s.Attributes[entra]; ok {
+		return v
+	}
+	var found []string
+	seen := false
+	for _, n := range others {
+		v, ok := s.Attributes[n]
+		if !ok {
+			continue
+		}
+		if seen && !slices.Equal(found, v) {
+			return nil
+		}
+		found, seen = v, true
+	}
+	return found
 }

@@ -58,11 +58,11 @@ func TestSingleLogoutSPInitiated(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"other InResponseTo", idpRedirect(t, logout, "SAMLResponse", logoutResponseXML(loginIssuer(a), "_other", success), "", nil), 403, "Sign-in failed"},
-		{"other issuer", idpRedirect(t, logout, "SAMLResponse", logoutResponseXML("https://login.microsoftonline.com/other/", id, success), "", nil), 403, "Sign-in failed"},
-		{"issuer without trailing slash", idpRedirect(t, logout, "SAMLResponse", logoutResponseXML(strings.TrimSuffix(loginIssuer(a), "/"), id, success), "", nil), 403, "Sign-in failed"},
-		{"forged signature", idpRedirect(t, logout, "SAMLResponse", logoutResponseXML(loginIssuer(a), id, success), "", otherKeyOf(t)), 403, "Sign-in failed"},
-		{"Entra's issuer, signed", idpRedirect(t, logout, "SAMLResponse", logoutResponseXML(loginIssuer(a), id, success), "", a.idp.SigningKey()), 200, "signed out of this application and of Microsoft Entra ID"},
+		{"other InResponseTo", idpRedirect(t, logout, "SAMLResponse", logoutResponseXML(loginIssuer(a), "_other", success), "", nil), 403, "Sign-out failed"},
+		{"other issuer", idpRedirect(t, logout, "SAMLResponse", logoutResponseXML("https://login.microsoftonline.com/other/", id, success), "", nil), 403, "Sign-out failed"},
+		{"issuer without trailing slash", idpRedirect(t, logout, "SAMLResponse", logoutResponseXML(strings.TrimSuffix(loginIssuer(a), "/"), id, success), "", nil), 403, "Sign-out failed"},
+		{"forged signature", idpRedirect(t, logout, "SAMLResponse", logoutResponseXML(loginIssuer(a), id, success), "", otherKeyOf(t)), 403, "Sign-out failed"},
+		{"Entra's issuer, signed", idpRedirect(t, logout, "SAMLResponse", logoutResponseXML(loginIssuer(a), id, success), "", a.idp.SigningKey()), 303, "/saml/logout?signed-out=all"},
 	}
 	for _, tt := range tests {
 		// Each attempt consumes the logout cookie: replay it.
@@ -70,7 +70,10 @@ func TestSingleLogoutSPInitiated(t *testing.T) {
 		u, _ := url.Parse(a.srv.URL + "/saml/logout")
 		cl.Jar.SetCookies(u, c.Jar.Cookies(u))
 		resp, body := get(t, cl, tt.u)
-		if resp.StatusCode != tt.status || !strings.Contains(body, tt.want) {
+		if tt.status == http.StatusSeeOther {
+			body = resp.Header.Get("Location")
+		}
+		if resp.StatusCode != tt.status || !strings.Contains(body, tt.want) || strings.Contains(body, "Sign-in") {
 			t.Errorf("%s: %d, want %d %q: %s", tt.name, resp.StatusCode, tt.status, tt.want, body)
 		}
 	}
@@ -156,9 +159,21 @@ func TestSingleLogoutRoundTrip(t *testing.T) {
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("IdP: %d", resp.StatusCode)
 	}
-	resp, body := do(t, c, http.MethodGet, resp.Header.Get("Location"), "cross-site", "", "")
-	if resp.StatusCode != 200 || !strings.Contains(body, "and of Microsoft Entra ID") {
-		t.Errorf("back at the SP: %d %s", resp.StatusCode, body)
+	back := resp.Header.Get("Location")
+	resp, _ = do(t, c, http.MethodGet, back, "cross-site", "", "")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/saml/logout?signed-out=all" {
+		t.Fatalf("back at the SP: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The clean URL shows the signed-out page, on a reload too; the
+	// LogoutResponse URL itself, replayed (Back), never says "Sign-in".
+	for range 2 {
+		resp, body := do(t, c, http.MethodGet, a.srv.URL+"/saml/logout?signed-out=all", "cross-site", "", "")
+		if resp.StatusCode != 200 || !strings.Contains(body, "and of Microsoft Entra ID") {
+			t.Errorf("signed-out page: %d %s", resp.StatusCode, body)
+		}
+	}
+	if resp, body := do(t, c, http.MethodGet, back, "cross-site", "", ""); strings.Contains(body, "Sign-in") || resp.StatusCode == 200 {
+		t.Errorf("replayed LogoutResponse: %d %s", resp.StatusCode, body)
 	}
 	// An IdP-initiated LogoutRequest built by entratest, signed.
 	c2 := a.browser(t)
@@ -292,7 +307,7 @@ func TestSingleLogoutResponseFreshness(t *testing.T) {
 	}{
 		{"three days old", time.Now().Add(-72 * time.Hour), http.StatusForbidden},
 		{"in the future", time.Now().Add(time.Hour), http.StatusForbidden},
-		{"fresh", time.Now(), http.StatusOK},
+		{"fresh", time.Now(), http.StatusSeeOther},
 	} {
 		cl := a.browser(t) // each attempt consumes the logout cookie: copy it
 		cl.Jar.SetCookies(u, c.Jar.Cookies(u))

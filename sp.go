@@ -36,8 +36,36 @@ type Config struct {
 	EntityID string
 	// BaseURL is the app's external origin as the browser sees it, e.g.
 	// "https://acme.vendor.example" (a path prefix is allowed). The ACS URL
-	// (Entra's Reply URL) is BaseURL + "/saml/acs". Required.
+	// (Entra's Reply URL) is BaseURL + "/saml/acs" (see ACSPaths), and the
+	// browser must use BaseURL's host name for the sign-in cookie to reach
+	// it ([SP.StartSignIn] sends it there first). Required; a BaseURL
+	// that ends with an endpoint path (a pasted Reply URL such as
+	// ".../saml/acs") fails with ErrConfig.
 	BaseURL string
+	// ACSPaths are the paths under BaseURL where the IdP may post
+	// responses: the Entra application's Reply URLs. nil: "/saml/acs".
+	// The first is the default, which every AuthnRequest names as its
+	// AssertionConsumerServiceURL unless AuthnOptions.ACSURL names another
+	// (Entra honours it only if it is registered as a Reply URL). List
+	// several to keep Reply URLs that customers' Entra applications
+	// already have, such as "/auth/saml/callback" from another SAML
+	// library. A response's Destination and Recipient must be the URL its
+	// request named, and the one it was posted to. Paths (here and below)
+	// are clean absolute paths without query, fragment, percent-encoding
+	// or braces, all different, else New fails with ErrConfig; mount them
+	// with [SP.Paths].
+	ACSPaths []string
+	// LogoutPath is the logout endpoint's path under BaseURL (Entra's
+	// Logout Url). "": "/saml/logout".
+	LogoutPath string
+	// MetadataPath is where the SP serves its own metadata. "":
+	// "/saml/metadata".
+	MetadataPath string
+	// LoginPath starts an SP-initiated sign-in (GET, with ?return=/path):
+	// Entra's Sign on URL, so that My Apps tiles and "Test this
+	// application" sign in whatever the app's root page does. "":
+	// "/saml/login".
+	LoginPath string
 	// Metadata is the Federation Metadata XML as downloaded from the Entra
 	// application's "Single sign-on" page.
 	Metadata []byte
@@ -218,12 +246,16 @@ type idpState struct {
 	md      *IdPMetadata
 	signOn  *url.URL
 	certs   []*x509.Certificate // usable signing certificates (RSA >= 2048)
+
+	tenantLevel bool // Entra's tenant-level metadata (idpmeta.TenantLevel)
 }
 
 // New validates cfg, loads the IdP metadata (fetching MetadataURL with ctx
 // when Metadata is empty) and returns the SP. It fails fast: an error
 // matching ErrConfig for an invalid Config, ErrMetadata when the metadata
-// cannot be fetched or used.
+// cannot be fetched or used. Metadata that loads but will not work, Entra's
+// tenant-level document instead of the application's, is logged as a
+// warning to Config.Logger naming the fix.
 func New(ctx context.Context, cfg Config) (*SP, error) {
 	sp := &SP{
 		entityID:    cfg.EntityID,
@@ -251,7 +283,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	if sp.entityID == "" {
 		return nil, newErr(ErrConfig, "EntityID is required")
 	}
-	ep, err := parseBaseURL(cfg.BaseURL)
+	ep, err := parseBaseURL(cfg.BaseURL, endpointPaths{acs: cfg.ACSPaths, logout: cfg.LogoutPath, metadata: cfg.MetadataPath, login: cfg.LoginPath})
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +343,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	if err := checkDecryptionKeys(sp.decryptKeys); err != nil {
 		return nil, err
 	}
-	if err := sp.authn.check(); err != nil {
+	if err := sp.checkAuthnOptions(sp.authn); err != nil {
 		return nil, err
 	}
 	h := sha256.Sum256([]byte(sp.entityID + "\x00" + sp.acsURL))
@@ -329,7 +361,7 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	data := cfg.Metadata
 	if len(data) == 0 {
 		if cfg.MetadataURL == "" {
-			return nil, newErr(ErrConfig, "one of Metadata and MetadataURL is required")
+			return nil, newErr(ErrConfig, "one of Metadata and MetadataURL is required (EntraMetadataURL returns \"\" without a tenant and an app ID)")
 		}
 		data, err = fetchMetadata(ctx, sp.httpClient, cfg.MetadataURL)
 		if err != nil {
@@ -342,6 +374,13 @@ func New(ctx context.Context, cfg Config) (*SP, error) {
 	}
 	sp.idp.Store(st)
 	sp.warnExpiring(ctx, st, st.fetched)
+	if st.tenantLevel {
+		sp.logger.WarnContext(ctx, "entrasaml: the IdP metadata is the Entra tenant's federation metadata, not the application's: "+
+			"it lists only the tenant's own certificates (CN="+idpmeta.TenantCertCN+"), so every sign-in will fail with ErrUnknownSigner. "+
+			"Fix: in the Entra admin center open the enterprise application, Single sign-on, SAML Certificates, and use its "+
+			"App Federation Metadata Url (it ends in ?appid=…; EntraMetadataURL(tenantID, appID)) or download its Federation Metadata XML",
+			"entity_id", sp.entityID, "idp", st.md.EntityID)
+	}
 	return sp, nil
 }
 
@@ -373,7 +412,7 @@ func (sp *SP) newIdPState(data []byte, now time.Time) (*idpState, error) {
 	if err != nil {
 		return nil, wrapErr(ErrMetadata, err, "the sign-on URL cannot be parsed")
 	}
-	return &idpState{md: idpMetadataOf(doc), signOn: signOn, fetched: now, certs: doc.Usable()}, nil
+	return &idpState{md: idpMetadataOf(doc), signOn: signOn, fetched: now, certs: doc.Usable(), tenantLevel: idpmeta.TenantLevel(doc)}, nil
 }
 
 // fetchMetadata GETs the metadata document at u (idpmeta.Fetch, within
@@ -391,12 +430,30 @@ func fetchMetadata(ctx context.Context, client *http.Client, u string) ([]byte, 
 	return data, nil
 }
 
-// ACSURL returns the Assertion Consumer Service URL (Entra's Reply URL):
-// BaseURL + "/saml/acs".
+// ACSURL returns the default Assertion Consumer Service URL (Entra's Reply
+// URL): BaseURL + the first of Config.ACSPaths, by default "/saml/acs".
+// [SP.EntraSettings] lists them all.
 func (sp *SP) ACSURL() string { return sp.acsURL }
 
-// LogoutURL returns the SP's logout URL: BaseURL + "/saml/logout".
+// LogoutURL returns the SP's logout URL: BaseURL + Config.LogoutPath, by
+// default "/saml/logout".
 func (sp *SP) LogoutURL() string { return sp.logoutURL }
+
+// Paths returns the request paths [SP.ServeHTTP] answers: the ACS paths,
+// the logout, metadata and sign-in paths, each under BaseURL's path. With
+// the default paths, mux.Handle("/saml/", sp) mounts them all; with others,
+// mount each:
+//
+//	for _, p := range sp.Paths() {
+//		mux.Handle(p, sp)
+//	}
+func (sp *SP) Paths() []string {
+	var out []string
+	for _, rel := range append(slices.Clone(sp.acsRel), sp.logoutRel, sp.metadataRel, sp.loginRel) {
+		out = append(out, sp.basePath+rel)
+	}
+	return out
+}
 
 // EntityID returns the SP's Identifier (Entity ID).
 func (sp *SP) EntityID() string { return sp.entityID }

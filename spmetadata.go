@@ -3,12 +3,14 @@ package entrasaml
 import (
 	"bytes"
 	"encoding/base64"
+	"strconv"
 )
 
 // SPMetadata returns the SP's own SAML metadata (not the IdP's: that is
 // [SP.IdPMetadata]), for an administrator to upload
 // in the Entra application's "Basic SAML Configuration" (Upload metadata
-// file): the EntityID, the ACS (HTTP-POST), the logout URL (HTTP-Redirect),
+// file): the EntityID, every ACS URL (HTTP-POST; index 0, the default,
+// isDefault), the logout URL (HTTP-Redirect),
 // when Config.Certificate is set the signing certificate, and when
 // Config.DecryptionKeys is set the first key's certificate for encryption.
 func (sp *SP) SPMetadata() []byte {
@@ -39,8 +41,16 @@ func (sp *SP) SPMetadata() []byte {
 	}
 	b.WriteString(`    <md:SingleLogoutService Binding="` + bindingRedirect + `" Location="`)
 	xmlEscape(&b, sp.logoutURL)
-	b.WriteString(`"/>` + "\n" + `    <md:AssertionConsumerService Binding="` + bindingPOST + `" Location="`)
-	xmlEscape(&b, sp.acsURL)
-	b.WriteString(`" index="0" isDefault="true"/>` + "\n  </md:SPSSODescriptor>\n</md:EntityDescriptor>\n")
+	b.WriteString(`"/>` + "\n")
+	for i, acs := range sp.acsURLs {
+		b.WriteString(`    <md:AssertionConsumerService Binding="` + bindingPOST + `" Location="`)
+		xmlEscape(&b, acs)
+		b.WriteString(`" index="` + strconv.Itoa(i) + `"`)
+		if i == 0 {
+			b.WriteString(` isDefault="true"`)
+		}
+		b.WriteString("/>\n")
+	}
+	b.WriteString("  </md:SPSSODescriptor>\n</md:EntityDescriptor>\n")
 	return b.Bytes()
 }

@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// Store is what the SP remembers between requests: today the replay cache of
-// accepted assertion IDs; server-side sessions and pending requests build on
-// it. SetIfAbsent is also what keeps the per-user session
+// Store is what the SP remembers between requests: the replay caches of
+// accepted assertion IDs and signed LogoutRequest IDs, and the server-side
+// sessions (pending sign-in requests live in sealed cookies, not here).
+// SetIfAbsent is also what keeps the per-user session
 // index that the IdP's logout reads correct under concurrent sign-ins (each
 // sign-in claims a slot key of its own), so a Store needs no other atomic
 // operation. Keys are short ASCII strings chosen by the SP (already namespaced per

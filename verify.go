@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -46,8 +47,9 @@ import (
 //     ErrUnknownSigner). A certificate in the message's KeyInfo is only
 //     used to pick among the metadata's certificates, never trusted;
 //   - protocol, reading only what a verified signature covers: Version
-//     2.0, Issuers (ErrIssuerMismatch), Destination and Recipient
-//     (ErrDestinationMismatch), InResponseTo (ErrRequestIDMismatch,
+//     2.0, Issuers (ErrIssuerMismatch), Destination and Recipient: one of
+//     the SP's ACS URLs, the same in both, and the one the answered
+//     request named (ErrDestinationMismatch), InResponseTo (ErrRequestIDMismatch,
 //     ErrUnsolicited), NotBefore/NotOnOrAfter and the IssueInstants with
 //     Config.ClockSkew (ErrNotYetValid, ErrExpired), Audience
 //     (ErrAudienceMismatch);
@@ -59,12 +61,18 @@ import (
 // certificate the metadata lacks it refreshes at once (rate-limited) and
 // verifies again, so an Entra key rollover needs no restart.
 func (sp *SP) Verify(ctx context.Context, samlResponse string, requestIDs ...string) (*Session, error) {
+	return sp.verifyAt(ctx, "", samlResponse, requestIDs)
+}
+
+// verifyAt is Verify for a response posted to the ACS URL at ("" when not
+// known), which its Destination and Recipient must then name.
+func (sp *SP) verifyAt(ctx context.Context, at, samlResponse string, requestIDs []string) (*Session, error) {
 	now := sp.now()
 	sp.maybeRefresh(ctx, now)
 	st := sp.idp.Load()
-	s, replayUntil, err := sp.verify(st, samlResponse, requestIDs, now)
+	s, replayUntil, err := sp.verify(st, at, samlResponse, requestIDs, now)
 	if errors.Is(err, ErrUnknownSigner) && sp.refreshAfterUnknownSigner(ctx, st, now) {
-		s, replayUntil, err = sp.verify(sp.idp.Load(), samlResponse, requestIDs, now)
+		s, replayUntil, err = sp.verify(sp.idp.Load(), at, samlResponse, requestIDs, now)
 	}
 	if err != nil {
 		return nil, err
@@ -90,7 +98,7 @@ func (sp *SP) Verify(ctx context.Context, samlResponse string, requestIDs ...str
 
 // verify is the pure part of Verify: everything but the replay cache. It
 // returns the session and until when its assertion must be remembered.
-func (sp *SP) verify(st *idpState, samlResponse string, requestIDs []string, now time.Time) (*Session, time.Time, error) {
+func (sp *SP) verify(st *idpState, at, samlResponse string, requestIDs []string, now time.Time) (*Session, time.Time, error) {
 	var zero time.Time
 	if len(samlResponse) > sp.maxSize {
 		return nil, zero, &Error{Err: ErrMalformed, Reason: fmt.Sprintf("SAMLResponse is larger than %d bytes", sp.maxSize), large: true}
@@ -167,11 +175,11 @@ func (sp *SP) verify(st *idpState, samlResponse string, requestIDs []string, now
 		}
 	}
 
-	respIRT, err := sp.checkResponse(resp, st.md.EntityID, doc.respSig != nil, now)
+	respIRT, dest, err := sp.checkResponse(resp, st.md.EntityID, doc.respSig != nil, now)
 	if err != nil {
 		return nil, zero, err
 	}
-	return sp.checkAssertion(assertion, st.md.EntityID, respIRT, doc.respSig != nil, requestIDs, now)
+	return sp.checkAssertion(assertion, st.md.EntityID, respInfo{irt: respIRT, dest: dest, signed: doc.respSig != nil, at: at}, requestIDs, now)
 }
 
 // checkStatus returns a *StatusError for any status but Success.
@@ -351,27 +359,28 @@ func scanDecrypted(resp, a *etree.Element) (*docFacts, error) {
 }
 
 // checkResponse checks the Response envelope (verified when signed) and
-// returns its InResponseTo. An IssueInstant further in the future than the
+// returns its InResponseTo and Destination ("" when absent), which must be
+// one of the SP's ACS URLs. An IssueInstant further in the future than the
 // clock skew is refused, signed or not.
-func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool, now time.Time) (string, error) {
+func (sp *SP) checkResponse(resp *etree.Element, issuer string, signed bool, now time.Time) (irt, dest string, err error) {
 	if _, err := sp.checkIssueInstant(resp, "Response", now); err != nil {
-		return "", err
+		return "", "", err
 	}
 	dest, ok := attr(resp, "Destination")
 	switch {
 	case !ok && signed:
 		// SAML Bindings 3.5.5.2: a signed message must carry Destination.
-		return "", newErr(ErrDestinationMismatch, "the signed Response has no Destination (want %s)", sp.acsURL)
-	case ok && dest != sp.acsURL:
-		return "", newErr(ErrDestinationMismatch, "Response Destination is not the ACS URL %s", sp.acsURL)
+		return "", "", newErr(ErrDestinationMismatch, "the signed Response has no Destination (want %s)", sp.acsURL)
+	case ok && sp.acsIndex(dest) < 0:
+		return "", "", newErr(ErrDestinationMismatch, "Response Destination is not an ACS URL of this SP (%s)", strings.Join(sp.acsURLs, ", "))
 	}
 	if iss, ok := child(resp, nsAssertion, "Issuer"); !ok {
-		return "", newErr(ErrMalformed, "the Response has several Issuers")
+		return "", "", newErr(ErrMalformed, "the Response has several Issuers")
 	} else if iss != nil {
 		v, _ := trimmedText(iss)
 		if v != issuer {
-			return "", newErr(ErrIssuerMismatch, "Response Issuer is not the IdP's entity ID %s", issuer)
+			return "", "", newErr(ErrIssuerMismatch, "Response Issuer is not the IdP's entity ID %s", issuer)
 		}
 	}
-	return attrValue(resp, "InResponseTo"), nil
+	return attrValue(resp, "InResponseTo"), dest, nil
 }

@@ -9,9 +9,23 @@
 //
 // # Testing a service provider
 //
-// Create an [IdP], give its metadata to the service provider as an admin
-// would paste the "App Federation Metadata Url" or upload the XML, then
-// post responses to the service provider's ACS endpoint:
+// Create an [IdP] and give its metadata to the service provider as an
+// admin would paste the "App Federation Metadata Url" or upload the XML.
+// To sign a test client into a running app (an httptest server with the
+// SP's handler and RequireAccount), one call does what the browser does:
+//
+//	jar, _ := cookiejar.New(nil)
+//	client := &http.Client{Jar: jar}
+//	err := idp.SignIn(ctx, client, app.URL+"/orders", entratest.User{UPN: "adele@contoso.example"})
+//	// client is now signed in to app as Adele
+//
+// [IdP.SignIn] follows the app's redirect to the sign-on URL, answers the
+// AuthnRequest with a signed response and posts it to the ACS with the
+// client's cookie jar, which holds the app's pending-request cookie: a
+// response posted without that cookie (say, to a handler through
+// httptest.NewRecorder) is refused as unsolicited. To test the SP's
+// verification itself, build responses and give them to the SP's Verify (or
+// post them with the pending-request cookie):
 //
 //	idp, err := entratest.New(entratest.Options{})
 //	// ... configure the SP with idp.Metadata() (or a Server's MetadataURL)
@@ -21,8 +35,7 @@
 //		InResponseTo: requestID,                  // "" for IdP-initiated
 //		User:         entratest.User{ObjectID: oid, UPN: "adele@contoso.example"},
 //	})
-//	form := url.Values{"SAMLResponse": {resp}, "RelayState": {relayState}}
-//	// POST form to the ACS, e.g. with httptest.NewRecorder and the SP's handler.
+//	session, err := sp.Verify(ctx, resp, requestID)
 //
 // Zero fields of [Response] take Entra's defaults (issued now, valid one
 // hour, bearer confirmation five minutes, assertion signed with RSA-SHA256).

@@ -18,6 +18,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/internal/tooltest"
 )
 
 const (
@@ -160,13 +161,7 @@ func TestEncryptErrors(t *testing.T) {
 // Encryption 1.1 rsa-oaep, so only rsa-oaep-mgf1p is checked.
 func TestEncryptXMLSec1(t *testing.T) {
 	t.Parallel()
-	bin, err := exec.LookPath("xmlsec1")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("xmlsec1 is needed on CI (apt-get install xmlsec1)")
-		}
-		t.Skip("xmlsec1 not installed")
-	}
+	bin := tooltest.XMLSec1().Need(t)
 	idpKey, spKey := newTestKey(t), newTestKey(t)
 	idp := newTestIdP(t, idpKey)
 	dir := t.TempDir()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/entrasaml/entrasaml/entratest"
+	"github.com/entrasaml/entrasaml/internal/tooltest"
 )
 
 // xmlsecVerify checks the signature selected by xpath in doc with xmlsec1
@@ -17,13 +18,7 @@ import (
 // certificate of key. It skips the test when xmlsec1 is not installed.
 func xmlsecVerify(t *testing.T, doc []byte, key *entratest.Key, xpath string) error {
 	t.Helper()
-	bin, err := exec.LookPath("xmlsec1")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("xmlsec1 is needed on CI (apt-get install xmlsec1)")
-		}
-		t.Skip("xmlsec1 not installed")
-	}
+	bin := tooltest.XMLSec1().Need(t)
 	dir := t.TempDir()
 	certFile, docFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "doc.xml")
 	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: key.Certificate.Raw}), 0o600); err != nil {

@@ -10,6 +10,7 @@
 package onboard
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -51,6 +52,11 @@ type Input struct {
 	// app's Config.Now. nil: expiry is not judged and DaysLeft is 0 (Check
 	// reads no clock of its own).
 	Now func() time.Time
+	// EntityID and BaseURL, when both are set, are the SP's Config values:
+	// the report then carries the settings to type into Entra
+	// (Report.Settings), Sign on URL included, and a BaseURL New would
+	// refuse is an error (ProblemSPConfig).
+	EntityID, BaseURL string
 }
 
 // Report is what [Check] found, for an operator to read and a
@@ -64,12 +70,23 @@ type Report struct {
 	// TenantID is the Entra tenant (directory) id, "" when the metadata is
 	// not Entra's.
 	TenantID string `json:"tenant_id"`
+	// IdP names the identity provider the metadata looks like: "Microsoft
+	// Entra ID", "Okta", "Google Workspace", "AD FS", "Keycloak",
+	// "PingFederate / PingOne", "OneLogin", "JumpCloud", or "" for another
+	// SAML IdP. Entra is the first-class path; the others are supported.
+	IdP string `json:"idp,omitempty"`
+	// Notes say, for an IdP other than Entra, which of its fields take
+	// the Identifier and the Reply URL and which claim names fill the
+	// Session. They are not problems.
+	Notes []string `json:"notes,omitempty"`
 	// AppID is the application id from the URL's appid parameter, if any.
 	AppID string `json:"app_id,omitempty"`
 	// EntityID is the IdP's entity ID, the Issuer of its responses
 	// ("https://sts.windows.net/<tenant id>/" for Entra).
 	EntityID string `json:"entity_id"`
-	// SignOnURL is where sign-in requests go (Entra's "Login URL").
+	// SignOnURL is where sign-in requests go (Entra's "Login URL"): the
+	// HTTP-Redirect sign-on URL, or the HTTP-POST one when the IdP lists
+	// no other.
 	SignOnURL string `json:"sign_on_url"`
 	// LogoutURL is the IdP's logout endpoint, "" when it lists none.
 	LogoutURL string `json:"logout_url,omitempty"`
@@ -81,6 +98,11 @@ type Report struct {
 	Problems []Problem `json:"problems"`
 	// Metadata is the document examined: Config.Metadata for [entrasaml.New].
 	Metadata []byte `json:"-"`
+	// Settings are what the customer's administrator types into the Entra
+	// application's Basic SAML Configuration (Identifier, Reply URL, Sign
+	// on URL: the SP's sign-in endpoint, Logout URL), from Input.EntityID
+	// and Input.BaseURL with the default paths; nil without them.
+	Settings *entrasaml.EntraSettings `json:"settings,omitempty"`
 }
 
 // Certificate describes one IdP signing certificate as Entra's SAML
@@ -125,10 +147,10 @@ const (
 	ProblemSPMetadata          ProblemCode = "sp_metadata"          // service-provider metadata sent by mistake
 	ProblemTenantLevel         ProblemCode = "tenant_level"         // tenant-level metadata, without the app's certificate
 	ProblemTenantMismatch      ProblemCode = "tenant_mismatch"      // the URL and the XML name different tenants
-	ProblemNotEntra            ProblemCode = "not_entra"            // another vendor's identity provider (warning)
 	ProblemWeakKey             ProblemCode = "weak_key"             // not an RSA key of at least 2048 bits
 	ProblemCertificateExpired  ProblemCode = "certificate_expired"  // expired or not yet valid
 	ProblemCertificateExpiring ProblemCode = "certificate_expiring" // expires within 30 days (warning)
+	ProblemSPConfig            ProblemCode = "sp_config"            // Input.EntityID or BaseURL would fail New
 )
 
 // Problem is one finding of [Check], in plain words.
@@ -137,12 +159,6 @@ type Problem struct {
 	Code     ProblemCode `json:"code"`
 	Message  string      `json:"message"`
 }
-
-// tenantCertCN is the subject of Entra's tenant-wide token-signing
-// certificates, which the tenant-level metadata lists. An enterprise
-// application signs SAML with its own certificate instead ("Microsoft Azure
-// Federated SSO Certificate", or one the administrator imported).
-const tenantCertCN = "accounts.accesscontrol.windows.net"
 
 // guid matches a tenant id; an Entra URL may name the tenant by a domain
 // name instead, which cannot be compared with the metadata's.
@@ -161,8 +177,11 @@ var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 // usable signing certificate (every one expired, not yet valid or weaker
 // than RSA-2048).
 //
-// Warnings: a plain-http URL; metadata that is not Entra's (another
-// vendor's IdP may work, but is not what this package is tested with); a
+// Metadata of another IdP than Entra (Okta, Google Workspace, AD FS,
+// Keycloak, PingFederate, OneLogin, JumpCloud or any SAML 2.0 IdP) is
+// supported: Report.IdP names it and Report.Notes say what to set there.
+//
+// Warnings: a plain-http URL; a
 // certificate that has expired or is weak while another is usable; a
 // certificate that expires within 30 days.
 //
@@ -181,6 +200,7 @@ func Check(ctx context.Context, in Input) *Report {
 	}
 	rep := &Report{MetadataURL: in.MetadataURL, Certificates: []Certificate{}, Problems: []Problem{}}
 	defer rep.finish()
+	rep.settings(in.EntityID, in.BaseURL)
 	var urlTenant string
 	if in.MetadataURL != "" {
 		var ok bool
@@ -266,16 +286,15 @@ func (rep *Report) examine(data []byte, now time.Time) {
 	doc, findings := idpmeta.ReadBytes(data, now)
 	usable := 0
 	if doc != nil {
-		rep.EntityID, rep.TenantID, rep.SignOnURL, rep.LogoutURL = doc.EntityID, doc.TenantID, doc.SignOnURL, doc.LogoutURL
+		rep.EntityID, rep.TenantID, rep.SignOnURL, rep.LogoutURL = doc.EntityID, doc.TenantID, cmp.Or(doc.SignOnURL, doc.SignOnPOSTURL), doc.LogoutURL
 		for _, c := range doc.Certificates {
 			rep.Certificates = append(rep.Certificates, certificateInfo(c, now))
 			if idpmeta.UsableKey(c) && (now.IsZero() || !now.Before(c.NotBefore) && !now.After(c.NotAfter)) {
 				usable++
 			}
 		}
-		if rep.EntityID != "" && rep.TenantID == "" {
-			rep.add(SeverityWarning, ProblemNotEntra, fmt.Sprintf("This metadata is not from Microsoft Entra ID (its entity ID is %s). "+
-				"Another SAML identity provider may work, but this integration is built and tested for Entra.", quote(rep.EntityID)))
+		if rep.EntityID != "" {
+			rep.recognise()
 		}
 	}
 	for _, f := range findings {
@@ -302,12 +321,8 @@ func (rep *Report) examine(data []byte, now time.Time) {
 		}
 	}
 	if doc != nil && rep.TenantID != "" && len(doc.Certificates) > 0 && !rep.hasCode(ProblemTenantLevel) {
-		tenantLevel := true
-		for _, c := range doc.Certificates {
-			tenantLevel = tenantLevel && strings.EqualFold(c.Subject.CommonName, tenantCertCN)
-		}
-		if tenantLevel {
-			rep.add(SeverityError, ProblemTenantLevel, tenantLevelMessage+fmt.Sprintf(" Its certificates are the tenant's own (CN=%s).", tenantCertCN))
+		if idpmeta.TenantLevel(doc) {
+			rep.add(SeverityError, ProblemTenantLevel, tenantLevelMessage+fmt.Sprintf(" Its certificates are the tenant's own (CN=%s).", idpmeta.TenantCertCN))
 		}
 	}
 }

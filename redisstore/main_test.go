@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/entrasaml/entrasaml/internal/tooltest"
 )
 
 // The tests run against a real redis-server: the one at REDIS_URL (as .ci/run
@@ -65,10 +67,7 @@ func runTests(m *testing.M) int {
 // skipWithoutRedis skips tb when no Redis can be had, or fails it under CI.
 func skipWithoutRedis(tb testing.TB, why string) {
 	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("%s (CI=true: the Redis tests must run; install redis-server or set REDIS_URL)", why)
-	}
-	tb.Skip(why)
+	tooltest.Missing(tb, why+" ("+tooltest.RedisServer().Install()+")")
 }
 
 // testOptions returns new client options for the shared test server.

@@ -53,7 +53,7 @@ type Resolver func(r *http.Request) (*entrasaml.SP, error)
 //	var customers tenants.HostDirectory // or your own Resolver
 //	customers.Set("acme.vendor.example", acmeSP)
 //	t := &tenants.Router{Resolve: customers.Resolve}
-//	mux.Handle("/saml/", t)                  // each customer's /saml/acs, /saml/metadata, /saml/logout
+//	mux.Handle("/saml/", t)                  // each customer's /saml/acs, /saml/login, /saml/metadata, /saml/logout
 //	mux.Handle("/", t.RequireAccount(app))   // each customer's pages
 //
 // Path mode, one path prefix per customer (BaseURL https://vendor.example/acme):
@@ -98,8 +98,9 @@ type Router struct {
 }
 
 // ServeHTTP serves the resolved customer's SAML endpoints, as
-// [entrasaml.SP.ServeHTTP] does: /saml/acs, /saml/metadata and /saml/logout under
-// that SP's BaseURL.
+// [entrasaml.SP.ServeHTTP] does: /saml/acs, /saml/login, /saml/metadata and
+// /saml/logout under that SP's BaseURL, or the paths its Config names
+// (mount those: [entrasaml.SP.Paths]).
 func (t *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sp := t.resolve(w, r); sp != nil {
 		sp.ServeHTTP(w, r)

@@ -28,6 +28,9 @@ func (rep *explainReport) explain(err error, f *facts, md *onboard.Report, cfg e
 	}
 	x := finding{Reason: entrasaml.ReasonCode(err), Detail: err.Error()}
 	acs := cfg.BaseURL + "/saml/acs"
+	if len(cfg.ACSPaths) > 0 {
+		acs = cfg.BaseURL + cfg.ACSPaths[0]
+	}
 	switch {
 	case errors.Is(err, entrasaml.ErrAudienceMismatch):
 		x.Check = "identifier"
@@ -64,8 +67,8 @@ func (rep *explainReport) explain(err error, f *facts, md *onboard.Report, cfg e
 		x.Check = "sign_on_url"
 		x.Problem = "The response answers no sign-in request of the application: it was started in Entra (a My Apps tile or " +
 			"'Test this application'), which posts a response directly when the Entra application has no Sign on URL."
-		x.Fix = fmt.Sprintf("%s: set Sign on URL to %q, so that tiles and tests start the sign-in at the application. "+
-			"(Or set Config.AllowIdPInitiated, which accepts such responses but exposes users to login CSRF.)", basicSAML, cfg.BaseURL+"/")
+		x.Fix = fmt.Sprintf("%s: set Sign on URL to %q, so that tiles and tests start the sign-in at the application (the SP's sign-in endpoint). "+
+			"(Or set Config.AllowIdPInitiated, which accepts such responses but exposes users to login CSRF.)", basicSAML, cfg.BaseURL+"/saml/login")
 	case errors.Is(err, entrasaml.ErrRequestIDMismatch):
 		x.Check = "in_response_to"
 		x.Problem = fmt.Sprintf("The response answers request %s, not %q.", orUnknown(quoted(f.inResponseTo())), v.RequestID)

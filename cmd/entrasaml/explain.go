@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +69,7 @@ func runExplain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	var fl explainFlags
 	fs.StringVar(&fl.metadata, "metadata", "", "the IdP's Federation Metadata XML file or App Federation Metadata Url: verify the response")
 	fs.StringVar(&fl.entityID, "entity-id", "", "the SP's Identifier (Entity ID) (default: the response's Audience, not checked)")
-	fs.StringVar(&fl.acs, "acs", "", "the SP's ACS URL, BASE-URL/saml/acs (default: the response's Destination, not checked)")
+	fs.StringVar(&fl.acs, "acs", "", "the SP's ACS URL, e.g. BASE-URL/saml/acs (default: the response's Destination, not checked)")
 	fs.StringVar(&fl.at, "at", "", "judge times at this instant (RFC 3339) instead of now, e.g. when the sign-in failed")
 	fs.StringVar(&fl.requestID, "request-id", "", "the ID of the AuthnRequest the browser had outstanding (default: the response's InResponseTo, not checked)")
 	fs.StringVar(&fl.keyFile, "key", "", "PEM file with the token-decryption private key and its certificate (Config.DecryptionKeys)")
@@ -86,8 +88,8 @@ func runExplain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return usageErr(stderr, fs, "%v", err)
 	}
-	if fl.acs != "" && !strings.HasSuffix(fl.acs, "/saml/acs") {
-		return usageErr(stderr, fs, "-acs must be the SP's ACS URL, which ends in /saml/acs (BaseURL + \"/saml/acs\")")
+	if _, paths := splitACS(fl.acs); fl.acs != "" && paths == nil {
+		return usageErr(stderr, fs, "-acs must be the SP's ACS URL, an absolute http(s) URL with a path (BaseURL + \"/saml/acs\" by default)")
 	}
 	if (fl.entityID != "" || fl.acs != "" || fl.keyFile != "") && fl.metadata == "" {
 		return usageErr(stderr, fs, "-entity-id, -acs and -key need -metadata to verify against")
@@ -198,9 +200,11 @@ func (rep *explainReport) verify(ctx context.Context, f *facts, b64 string, md *
 		v.NotChecked = append(v.NotChecked, "InResponseTo: the command cannot know which requests the user's browser had outstanding, "+
 			"so the response's own InResponseTo was taken as the request ID; give -request-id (from the application's log) to check it")
 	}
+	base, acsPaths := splitACS(v.ACSURL)
 	cfg := entrasaml.Config{
 		EntityID:          v.EntityID,
-		BaseURL:           strings.TrimSuffix(v.ACSURL, "/saml/acs"),
+		BaseURL:           base,
+		ACSPaths:          acsPaths,
 		Metadata:          md.Metadata,
 		AllowIdPInitiated: fl.allowIdP,
 		AllowSHA1:         fl.allowSHA1,
@@ -273,9 +277,9 @@ func relax(err error, f *facts, cfg *entrasaml.Config, at *time.Time, reqID *str
 		cfg.EntityID = aud
 	case errors.Is(err, entrasaml.ErrDestinationMismatch):
 		for _, u := range []string{f.Destination, recipient(f)} {
-			base := strings.TrimSuffix(u, "/saml/acs")
-			if u != "" && base != u && base != cfg.BaseURL {
-				cfg.BaseURL = base
+			base, paths := splitACS(u)
+			if paths != nil && (base != cfg.BaseURL || !slices.Equal(paths, cfg.ACSPaths)) {
+				cfg.BaseURL, cfg.ACSPaths = base, paths
 				return true
 			}
 		}
@@ -397,4 +401,16 @@ func loadDecryptionKey(path string) (entrasaml.DecryptionKey, error) {
 		return k, errors.New("the file must hold the private key and its certificate, in PEM")
 	}
 	return k, nil
+}
+
+// splitACS splits an ACS URL into the BaseURL (its origin) and ACSPaths of
+// a Config that accepts exactly it; paths is nil when u is not an absolute
+// http(s) URL with a path.
+func splitACS(u string) (base string, paths []string) {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.User != nil ||
+		p.Path == "" || p.Path == "/" || p.RawQuery != "" || p.Fragment != "" {
+		return "", nil
+	}
+	return p.Scheme + "://" + p.Host, []string{p.EscapedPath()}
 }

@@ -53,7 +53,7 @@ func TestExplain(t *testing.T) {
 		{name: "signing certificate expired", args: []string{"-at", tNow.AddDate(3, 0, 2).Format(time.RFC3339)}, code: exitProblem,
 			reasons: []string{"certificate_expired"}, want: []string{"expired on 2029-03-0", "create a new certificate, make it Active, and download the Federation Metadata XML again"}},
 		{name: "unsolicited", response: func(r *entratest.Response) { r.InResponseTo = "" }, code: exitProblem,
-			reasons: []string{"ErrUnsolicited"}, want: []string{"set Sign on URL to \"https://app.example/\"", "IdP-initiated"}},
+			reasons: []string{"ErrUnsolicited"}, want: []string{"set Sign on URL to \"https://app.example/saml/login\"", "IdP-initiated"}},
 		{name: "unsolicited allowed", response: func(r *entratest.Response) { r.InResponseTo = "" },
 			args: []string{"-allow-idp-initiated"}, code: exitOK, want: []string{"VERIFIED"}},
 		{name: "request ID mismatch", args: []string{"-request-id", "_other"}, code: exitProblem,

@@ -198,7 +198,7 @@ func TestUsage(t *testing.T) {
 		{"unknown flag", []string{"explain", "-nope"}, exitUsage, "flag provided but not defined"},
 		{"explain -h", []string{"explain", "-h"}, exitOK, "-metadata"},
 		{"bad -at", []string{"explain", "-at", "yesterday"}, exitUsage, "-at"},
-		{"-acs not an ACS URL", []string{"explain", "-metadata", "x.xml", "-acs", "https://app.example/sso"}, exitUsage, "/saml/acs"},
+		{"-acs not an ACS URL", []string{"explain", "-metadata", "x.xml", "-acs", "https://app.example/"}, exitUsage, "/saml/acs"},
 		{"-entity-id without -metadata", []string{"explain", "-entity-id", "x"}, exitUsage, "need -metadata"},
 		{"two files", []string{"explain", "a", "b"}, exitUsage, "one file"},
 		{"metadata without file", []string{"metadata"}, exitUsage, "one metadata file"},
@@ -247,4 +247,22 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// A real Entra response captured at another SP (testdata/captured) is
+// explained against that SP's own Reply URL, which is not /saml/acs.
+func TestExplainCapturedLegacyReplyURL(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join("..", "..", "testdata", "captured")
+	resp, err := os.ReadFile(filepath.Join(dir, "entra-ssoready-response.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const acs = "http://localhost:8080/accounts/8155d0cc-d51b-461a-a062-821b6bd574b1/saml/acs"
+	code, out, errOut := cli(t, base64.StdEncoding.EncodeToString(resp), "explain", "-metadata", filepath.Join(dir, "entra-ssoready-metadata.xml"),
+		"-entity-id", "http://localhost:8080/accounts/8155d0cc-d51b-461a-a062-821b6bd574b1/saml", "-acs", acs,
+		"-at", "2023-11-17T18:40:00Z", "-allow-idp-initiated", "-json")
+	if code != exitOK || !strings.Contains(out, `"verified": true`) || !strings.Contains(out, acs) {
+		t.Errorf("exit %d:\n%s%s", code, out, errOut)
+	}
 }

@@ -51,6 +51,7 @@ func printReport(w io.Writer, src string, rep *onboard.Report) {
 		ready = "NO: sign-in cannot work with this metadata"
 	}
 	field(w, "Ready:", ready)
+	field(w, "IdP:", rep.IdP)
 	field(w, "Tenant ID:", rep.TenantID)
 	field(w, "App ID:", rep.AppID)
 	field(w, "Entity ID:", rep.EntityID)
@@ -62,6 +63,12 @@ func printReport(w io.Writer, src string, rep *onboard.Report) {
 			fmt.Fprintf(w, "  %d. %s\n", i+1, c.Subject)
 			fmt.Fprintf(w, "     Thumbprint: %s\n", c.ThumbprintSHA1)
 			fmt.Fprintf(w, "     Valid:      %s to %s (%s)\n", c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly), daysLeft(c.DaysLeft))
+		}
+	}
+	if len(rep.Notes) > 0 {
+		fmt.Fprintf(w, "Notes:\n")
+		for _, n := range rep.Notes {
+			fmt.Fprintf(w, "  - %s\n", n)
 		}
 	}
 	if len(rep.Problems) == 0 {

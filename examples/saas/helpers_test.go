@@ -131,7 +131,7 @@ func signIn(t *testing.T, c *http.Client, site, signOnURL, account string) strin
 func signOut(t *testing.T, c *http.Client, site, signOnURL string) {
 	t.Helper()
 	u := site + "/saml/logout"
-	for i, want := range []string{signOnURL + "?SAMLRequest=", site + "/saml/logout?SAMLResponse="} {
+	for i, want := range []string{signOnURL + "?SAMLRequest=", site + "/saml/logout?SAMLResponse=", "/saml/logout?signed-out="} {
 		fetch := apptest.Get
 		if i == 0 {
 			fetch = apptest.ClickLink // the sign-out link on the customer's own page
@@ -141,7 +141,7 @@ func signOut(t *testing.T, c *http.Client, site, signOnURL string) {
 			t.Fatalf("sign-out: %d to %q, want %s…", resp.StatusCode, u, want)
 		}
 	}
-	if resp, body := apptest.Get(t, c, u); resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
+	if resp, body := apptest.Get(t, c, site+u); resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
 		t.Fatalf("sign-out: %d\n%s", resp.StatusCode, body)
 	}
 }

@@ -60,6 +60,7 @@ const operatorHTML = `{{template "head" "Parcelry · operator console"}}
 {{with .Report}}<h2>Onboarding report</h2>
 <dl id="report">
 <dt>Ready</dt><dd id="ready">{{if .Ready}}yes{{else}}no{{end}}</dd>
+{{if .IdP}}<dt>Identity provider</dt><dd id="report-idp">{{.IdP}}</dd>{{end}}
 <dt>Tenant id</dt><dd><code id="report-tenant">{{.TenantID}}</code></dd>
 {{if .AppID}}<dt>Application id</dt><dd><code>{{.AppID}}</code></dd>{{end}}
 <dt>IdP entity ID</dt><dd><code id="report-entity-id">{{.EntityID}}</code></dd>
@@ -71,6 +72,9 @@ const operatorHTML = `{{template "head" "Parcelry · operator console"}}
 <table id="certificates"><tr><th>Subject</th><th>SHA-1 thumbprint</th><th>Expires</th><th>Days left</th></tr>
 {{range .Certificates}}<tr><td>{{.Subject}}</td><td><code class="thumbprint">{{.ThumbprintSHA1}}</code></td><td>{{.NotAfter.Format "2006-01-02 15:04 MST"}}</td><td>{{.DaysLeft}}</td></tr>
 {{else}}<tr><td colspan="4">none found</td></tr>{{end}}</table>
+{{if .Notes}}<h3>Notes</h3>
+<ul id="notes">{{range .Notes}}<li>{{.}}</li>
+{{end}}</ul>{{end}}
 <h3>Problems</h3>
 <ul id="problems">{{range .Problems}}<li class="{{.Severity}}" data-code="{{.Code}}"><strong>{{.Severity}}:</strong> {{.Message}}</li>
 {{else}}<li>None.</li>{{end}}</ul>

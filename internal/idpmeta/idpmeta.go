@@ -66,7 +66,10 @@ type Document struct {
 	EntityID  string
 	TenantID  string // Entra's tenant id from EntityID, or ""
 	SignOnURL string // SingleSignOnService, HTTP-Redirect binding
-	LogoutURL string // SingleLogoutService, HTTP-Redirect binding, or ""
+	// SignOnPOSTURL is the SingleSignOnService for HTTP-POST, or "":
+	// where AuthnRequests go when there is no HTTP-Redirect one.
+	SignOnPOSTURL string
+	LogoutURL     string // SingleLogoutService, HTTP-Redirect binding, or ""
 	// Certificates are every signing certificate, in document order and
 	// without repeats, usable or not.
 	Certificates []*x509.Certificate
@@ -229,9 +232,17 @@ func readIdP(d *etree.Element, now time.Time) (*Document, []Finding) {
 	}
 
 	doc.SignOnURL = redirectLocation(d, "SingleSignOnService")
+	doc.SignOnPOSTURL = location(d, "SingleSignOnService", samlxml.BindingPOST)
 	switch {
+	case doc.SignOnURL == "" && doc.SignOnPOSTURL != "":
+		// JumpCloud (unless "Declare Redirect Endpoint" is ticked) and
+		// older OneLogin exports list the sign-on URL for HTTP-POST only:
+		// AuthnRequests then go by HTTP-POST.
+		if !IsHTTPURL(doc.SignOnPOSTURL) {
+			fs = append(fs, fatal(Invalid, "the sign-on URL %q is not an absolute http(s) URL", doc.SignOnPOSTURL))
+		}
 	case doc.SignOnURL == "":
-		fs = append(fs, fatal(Invalid, "no SingleSignOnService with the HTTP-Redirect binding"))
+		fs = append(fs, fatal(Invalid, "no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding"))
 	case !IsHTTPURL(doc.SignOnURL):
 		fs = append(fs, fatal(Invalid, "the sign-on URL %q is not an absolute http(s) URL", doc.SignOnURL))
 	}
@@ -261,8 +272,12 @@ func readIdP(d *etree.Element, now time.Time) (*Document, []Finding) {
 }
 
 func redirectLocation(d *etree.Element, service string) string {
+	return location(d, service, samlxml.BindingRedirect)
+}
+
+func location(d *etree.Element, service, binding string) string {
 	for _, s := range samlxml.Children(d, samlxml.NSMetadata, service) {
-		if samlxml.AttrValue(s, "Binding") == samlxml.BindingRedirect {
+		if samlxml.AttrValue(s, "Binding") == binding {
 			return samlxml.AttrValue(s, "Location")
 		}
 	}

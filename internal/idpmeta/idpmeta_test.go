@@ -67,7 +67,10 @@ func TestReadBytes(t *testing.T) {
 		{"several problems at once", []byte(strings.NewReplacer(
 			`entityID="https://sts.windows.net/`, `entityID="`,
 			`Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"`, `Binding="urn:x"`,
+			`Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"`, `Binding="urn:x"`,
 		).Replace(entra)), fxNow, true, []string{"invalid_metadata!"}},
+		// JumpCloud's, without "Declare Redirect Endpoint": AuthnRequests go by POST.
+		{"HTTP-POST sign-on URL only", readTestdata(t, "idps/jumpcloud/metadata.xml"), fxNow, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +94,8 @@ func TestReadBytes(t *testing.T) {
 func TestReadReportsEveryFinding(t *testing.T) {
 	t.Parallel()
 	md := strings.NewReplacer(`entityID="https://sts.windows.net/b9c7e2a4-3d1f-4e8a-9c6b-0f5d2e7a1c43/"`, ``,
-		`SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"`, `SingleSignOnService Binding="urn:x"`).
+		`SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"`, `SingleSignOnService Binding="urn:x"`,
+		`SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"`, `SingleSignOnService Binding="urn:x"`).
 		Replace(string(readTestdata(t, "entra-metadata.xml")))
 	_, fs := idpmeta.ReadBytes([]byte(md), fxNow)
 	if len(fs) != 2 || !fs[0].Fatal || !fs[1].Fatal || !strings.Contains(fs[0].Reason, "entityID") ||

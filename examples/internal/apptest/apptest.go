@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/entrasaml/entrasaml/internal/tooltest"
 )
 
 // Buffer is a bytes.Buffer safe for an app's goroutines.
@@ -218,13 +220,7 @@ func RedisURL(t *testing.T) string {
 	if u := os.Getenv("REDIS_URL"); u != "" {
 		return u
 	}
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server is needed on CI: %v", err)
-		}
-		t.Skipf("skipping: no redis-server (apt-get install redis-server): %v", err)
-	}
+	bin := tooltest.RedisServer().Need(t)
 	addr := FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())

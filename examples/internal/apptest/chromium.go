@@ -2,28 +2,21 @@ package apptest
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// ChromiumPath is where Debian's chromium package installs the browser.
-const ChromiumPath = "/usr/bin/chromium"
+	"github.com/entrasaml/entrasaml/internal/tooltest"
+)
 
 // NewChromium starts a headless Chromium for the test and returns its
 // context. Without Chromium the test is skipped, except on CI.
 func NewChromium(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(ChromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the browser tests need %s on CI: %v", ChromiumPath, err)
-		}
-		t.Skipf("skipping the browser tests: %v (apt-get install chromium)", err)
-	}
+	chromium := tooltest.Chromium().Need(t)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(ChromiumPath),
+		chromedp.ExecPath(chromium),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
@@ -46,11 +39,11 @@ func NewChromium(t *testing.T) context.Context {
 	select {
 	case err := <-started:
 		if err != nil {
-			t.Fatalf("starting %s: %v", ChromiumPath, err)
+			t.Fatalf("starting %s: %v", chromium, err)
 		}
 	case <-time.After(60 * time.Second):
 		cancelBrowser()
-		t.Fatalf("%s did not start within 60 s", ChromiumPath)
+		t.Fatalf("%s did not start within 60 s", chromium)
 	}
 	return browserCtx
 }
