@@ -290,7 +290,7 @@ func (a *app) adminData(ctx context.Context, r *http.Request, u *user) (*adminDa
 	slug, key := a.customerOf(r)
 	origin := a.cfg.origin(slug)
 	d := &adminData{U: u, Slug: slug, Origin: origin, Identifier: origin + "/saml/metadata", ReplyURL: origin + "/saml/acs",
-		SignOnURL: origin + "/", LogoutURL: origin + "/saml/logout"}
+		SignOnURL: origin + "/saml/login", LogoutURL: origin + "/saml/logout"}
 	rc, err := a.db.reg.Lookup(ctx, key)
 	if err != nil && !errors.Is(err, tenants.ErrNotFound) {
 		return nil, err

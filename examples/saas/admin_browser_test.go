@@ -31,7 +31,7 @@ func adminInBrowser(t *testing.T, ta *testApp, browserCtx context.Context) {
 		chromedp.Click(chromedp.CSS("#signin")))
 	apptest.WaitText(t, ctx, site+"/admin", "Single sign-on with Microsoft Entra ID")
 	for css, want := range map[string]string{"#identifier": site + "/saml/metadata", "#reply-url": site + "/saml/acs",
-		"#sign-on-url": site + "/", "#logout-url": site + "/saml/logout", "#sso-state": "off", "#enforce-state": "off"} {
+		"#sign-on-url": site + "/saml/login", "#logout-url": site + "/saml/logout", "#sso-state": "off", "#enforce-state": "off"} {
 		if got := apptest.Text(t, ctx, css); got != want {
 			t.Errorf("%s is %q, want %q", css, got, want)
 		}

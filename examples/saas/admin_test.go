@@ -111,7 +111,7 @@ func adminPath(t *testing.T, ta *testApp) {
 
 	_, page := apptest.Get(t, c, site+"/admin")
 	for _, want := range []string{`id="identifier">` + site + "/saml/metadata<", `id="reply-url">` + site + "/saml/acs<",
-		`id="sign-on-url">` + site + "/<", `id="logout-url">` + site + "/saml/logout<", `id="sso-state">off<`} {
+		`id="sign-on-url">` + site + "/saml/login<", `id="logout-url">` + site + "/saml/logout<", `id="sso-state">off<`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("admin page lacks %s", want)
 		}
