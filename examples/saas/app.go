@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/entrasaml/entrasaml"
@@ -16,13 +17,18 @@ import (
 // console.
 type app struct {
 	cfg    *config
+	db     *appDB
 	reg    *registry
+	cache  *tenants.Cache
 	idps   *idpPool
 	router *tenants.Router
 	logger *slog.Logger
+
+	mu             sync.Mutex
+	adminPasswords map[string]string // seeded admins' passwords, by slug
 }
 
-func newApp(cfg *config, logger *slog.Logger) *app {
+func newApp(cfg *config, db *appDB, logger *slog.Logger) *app {
 	// One Store and one set of SessionKeys for every customer: the library
 	// binds each cookie and Store key to its SP, so sharing them is safe,
 	// and replacing a customer's SP (new metadata) keeps its users signed
@@ -30,14 +36,21 @@ func newApp(cfg *config, logger *slog.Logger) *app {
 	key := make([]byte, entrasaml.SessionKeySize)
 	rand.Read(key)
 	store := entrasaml.NewMemoryStore(time.Now)
-	reg := newRegistry(cfg, store, [][]byte{key}, logger)
-	return &app{
-		cfg:    cfg,
-		reg:    reg,
-		idps:   &idpPool{cfg: cfg, logger: logger},
-		router: &tenants.Router{Resolve: reg.dir.Resolve, Logger: logger},
-		logger: logger,
+	reg := newRegistry(cfg, db, store, [][]byte{key}, logger)
+	a := &app{
+		cfg:            cfg,
+		db:             db,
+		reg:            reg,
+		idps:           &idpPool{cfg: cfg, logger: logger},
+		logger:         logger,
+		adminPasswords: map[string]string{},
 	}
+	// Each customer's SP is built from the registry on first use and
+	// rebuilt when an admin or the operator changes it, on every instance.
+	a.cache = &tenants.Cache{Registry: db.reg, Template: entrasaml.Config{
+		Store: store, SessionKeys: [][]byte{key}, Logger: logger, Provision: a.provision, OnEvent: reg.obs.onEvent}}
+	a.router = &tenants.Router{Resolve: a.cache.Resolve, Logger: logger}
+	return a
 }
 
 // handler routes by host: the base domain is the operator console, every
@@ -45,9 +58,10 @@ func newApp(cfg *config, logger *slog.Logger) *app {
 // (an unknown host gets its 404 page).
 func (a *app) handler() http.Handler {
 	customers := http.NewServeMux()
-	customers.Handle("/saml/", a.router) // each customer's /saml/acs, /saml/metadata, /saml/logout
+	customers.Handle("/saml/", a.samlHandler()) // each customer's /saml/acs, /saml/metadata, /saml/logout; test sign-ins
 	customers.HandleFunc("GET /favicon.ico", http.NotFound)
-	customers.Handle("/", a.router.RequireAccount(http.HandlerFunc(a.serveCustomer)))
+	a.adminRoutes(customers)
+	customers.Handle("/", a.homeHandler(a.router.RequireAccount(http.HandlerFunc(a.serveCustomer))))
 
 	ops := http.NewServeMux()
 	ops.Handle("GET /{$}", http.RedirectHandler("/operator", http.StatusSeeOther))
@@ -88,6 +102,22 @@ func (a *app) startBuiltinDemos(ctx context.Context) error {
 			return err
 		}
 	}
+	for _, slug := range selfServeDemos {
+		if a.reg.get(slug) != nil {
+			continue
+		}
+		t := demoFor(slug)
+		dev, stop, err := a.idps.start(slug, t)
+		if err != nil {
+			return err
+		}
+		c := &customer{Slug: slug, Name: t.name, Added: time.Now(), dev: dev, stopDev: stop, metadataURL: dev.MetadataURL(),
+			problem: "SSO is not set up yet: the customer's admin does it at /admin"}
+		if err := a.reg.addUnconfigured(ctx, c); err != nil {
+			stop()
+			return err
+		}
+	}
 	return nil
 }
 
@@ -105,7 +135,7 @@ func (a *app) serveCustomer(w http.ResponseWriter, r *http.Request) {
 	sp, _ := tenants.SPFromContext(r.Context())
 	slug, _ := a.cfg.slugOf(r.Host)
 	c := a.reg.get(slug)
-	if !ok || sp == nil || c == nil || c.sp != sp { // removed or replaced meanwhile
+	if !ok || sp == nil || c == nil { // removed meanwhile
 		http.NotFound(w, r)
 		return
 	}
@@ -120,7 +150,9 @@ func render(w http.ResponseWriter, logger *slog.Logger, status int, t *template.
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	if h.Get("Content-Security-Policy") == "" { // a page may allow more form targets
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	}
 	w.WriteHeader(status)
 	if err := t.Execute(w, data); err != nil {
 		logger.Warn("rendering a page", "page", t.Name(), "err", err)

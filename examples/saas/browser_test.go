@@ -26,6 +26,11 @@ func TestBrowser(t *testing.T) {
 	ta := startAppWith(t, hooks{wrap: acs.Wrap})
 	t.Cleanup(func() { acs.Check(t) })
 
+	t.Run("the customer's admin sets up SSO", func(t *testing.T) {
+		t.Parallel()
+		adminInBrowser(t, ta, browserCtx)
+	})
+
 	t.Run("two customers in one browser", func(t *testing.T) {
 		t.Parallel()
 		ctx := apptest.NewTab(t, browserCtx)
@@ -80,6 +85,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS("#metadata"), string(idp.Metadata())),
 			chromedp.Click(chromedp.CSS("#onboard-submit")))
 		apptest.WaitText(t, ctx, ta.url("", "/operator/onboard"), "Onboarded Vandelay Industries")
+		addUsers(t, ta, "vandelay")
 		for css, w := range map[string]string{"#identifier": site + "/saml/metadata", "#reply-url": site + "/saml/acs",
 			"#report-tenant": idp.TenantID(), "#ready": "yes"} {
 			if got := apptest.Text(t, ctx, css); got != w {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,6 +20,8 @@ type config struct {
 	portInURLs bool   // -port-in-urls
 	dataPath   string // -data
 	idpAddr    string // -idp-addr
+	dataDir    string // -data-dir
+	postgres   string // -postgres
 
 	port string // the port the app listens on, set by complete
 }
@@ -31,6 +35,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"URLs are http for localhost, else https (behind a TLS proxy)")
 	fs.BoolVar(&cfg.portInURLs, "port-in-urls", true, "put the port of -addr in customer URLs (false behind a proxy on the default port)")
 	fs.StringVar(&cfg.dataPath, "data", "", "JSON `file` that keeps onboarded customers across restarts (default: memory only)")
+	fs.StringVar(&cfg.dataDir, "data-dir", filepath.Join(os.TempDir(), "parcelry"), "`directory` of the SQLite database (parcelry.db) that holds the customers' SSO configuration, "+
+		"local accounts and the audit log")
+	fs.StringVar(&cfg.postgres, "postgres", "", "PostgreSQL `URL` to keep them in instead, shared by several instances (postgres://user@host/db)")
 	fs.StringVar(&cfg.idpAddr, "idp-addr", "127.0.0.1:0", "listen `address` of the first development IdP; each further one takes the next port (port 0: free ports)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -41,13 +41,14 @@ func (c *customer) Demo() bool { return c.dev != nil }
 // Problem says why the customer is not served, or "".
 func (c *customer) Problem() string { return c.problem }
 
-// registry holds the customers. It is what a real app keeps in its
-// database: the HostDirectory is the in-memory index that
-// tenants.Router resolves each request with, and add and remove keep
-// both in step. Every SP shares one Store and one set of SessionKeys.
+// registry holds this process's view of the customers (names, demo IdPs)
+// and writes their SSO configuration to the database registry
+// (sqlregistry), from which the tenants.Cache that tenants.Router resolves
+// each request with builds their SPs, on every instance. Every SP shares
+// one Store and one set of SessionKeys.
 type registry struct {
 	cfg    *config
-	dir    tenants.HostDirectory
+	db     *appDB // the customers' SSO configuration, shared by every instance
 	store  entrasaml.Store
 	keys   [][]byte
 	logger *slog.Logger
@@ -57,9 +58,27 @@ type registry struct {
 	customers map[string]*customer
 }
 
-func newRegistry(cfg *config, store entrasaml.Store, keys [][]byte, logger *slog.Logger) *registry {
-	return &registry{cfg: cfg, store: store, keys: keys, logger: logger, customers: map[string]*customer{},
+func newRegistry(cfg *config, db *appDB, store entrasaml.Store, keys [][]byte, logger *slog.Logger) *registry {
+	return &registry{cfg: cfg, db: db, store: store, keys: keys, logger: logger, customers: map[string]*customer{},
 		obs: mustObserver(time.Now)}
+}
+
+// customerKey is the registry key of slug's host.
+func (r *registry) customerKey(slug string) string { return tenants.HostKey(r.cfg.host(slug)) }
+
+// publish writes c's SSO configuration to the database as the operator:
+// enabled, with its metadata, keeping the customer's Require SSO switch.
+func (r *registry) publish(ctx context.Context, c *customer) error {
+	origin := r.cfg.origin(c.Slug)
+	rc := tenants.Customer{Key: r.customerKey(c.Slug), EntityID: origin + "/saml/metadata", BaseURL: origin,
+		Metadata: c.Metadata, MetadataURL: c.metadataURL, Enabled: true}
+	if old, err := r.db.reg.Lookup(ctx, rc.Key); err == nil {
+		rc.Version, rc.Enforced = old.Version, old.Enforced
+	} else if !errors.Is(err, tenants.ErrNotFound) {
+		return err
+	}
+	_, err := r.db.reg.As("operator").Put(ctx, rc)
+	return err
 }
 
 var errExists = errors.New("exists")
@@ -68,7 +87,6 @@ var errExists = errors.New("exists")
 // the IdP from its metadata (and metadata URL, fetched with client).
 func (r *registry) newSP(ctx context.Context, c *customer, client *http.Client) (*entrasaml.SP, error) {
 	origin := r.cfg.origin(c.Slug)
-	slug := c.Slug
 	return entrasaml.New(ctx, entrasaml.Config{
 		EntityID:    origin + "/saml/metadata",
 		BaseURL:     origin,
@@ -77,13 +95,8 @@ func (r *registry) newSP(ctx context.Context, c *customer, client *http.Client) 
 		HTTPClient:  client,
 		Store:       r.store,
 		SessionKeys: r.keys,
-		Logger:      r.logger.With("customer", slug),
+		Logger:      r.logger.With("customer", c.Slug),
 		OnEvent:     r.obs.onEvent,
-		Provision: func(_ context.Context, s *entrasaml.Session) error {
-			// A real app looks the user up in this customer's accounts.
-			s.UserID = slug + ":" + s.ObjectID
-			return nil
-		},
 	})
 }
 
@@ -104,8 +117,10 @@ func (r *registry) add(ctx context.Context, c *customer, client *http.Client, re
 	if old != nil && !replace {
 		return errExists
 	}
+	if err := r.publish(ctx, c); err != nil {
+		return err
+	}
 	r.customers[c.Slug] = c
-	r.dir.Set(r.cfg.host(c.Slug), sp)
 	r.obs.track(sp)
 	if old != nil && old.stopDev != nil && old.dev != c.dev {
 		go old.stopDev()
@@ -119,6 +134,30 @@ func (r *registry) add(ctx context.Context, c *customer, client *http.Client, re
 	return nil
 }
 
+// addUnconfigured lists c, a demo customer whose admin has yet to set up
+// SSO, and stores it in the registry disabled, without metadata: its
+// development IdP has new keys at each start, so an earlier run's
+// configuration and draft would not work (the audit log keeps them).
+func (r *registry) addUnconfigured(ctx context.Context, c *customer) error {
+	origin := r.cfg.origin(c.Slug)
+	rc := tenants.Customer{Key: r.customerKey(c.Slug), EntityID: origin + "/saml/metadata", BaseURL: origin}
+	if old, err := r.db.reg.Lookup(ctx, rc.Key); err == nil {
+		rc.Version = old.Version
+	} else if !errors.Is(err, tenants.ErrNotFound) {
+		return err
+	}
+	if _, err := r.db.reg.As("operator").Put(ctx, rc); err != nil {
+		return err
+	}
+	if err := r.db.deleteDraft(ctx, rc.Key); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.customers[c.Slug] = c
+	r.mu.Unlock()
+	return nil
+}
+
 // remove stops serving slug's host: its requests get 404 from now on.
 func (r *registry) remove(slug string) bool {
 	r.mu.Lock()
@@ -128,7 +167,9 @@ func (r *registry) remove(slug string) bool {
 		return false
 	}
 	delete(r.customers, slug)
-	r.dir.Delete(r.cfg.host(slug))
+	if err := r.db.reg.As("operator").Delete(context.Background(), r.customerKey(slug)); err != nil && !errors.Is(err, tenants.ErrNotFound) {
+		r.logger.Error("removing the customer from the registry", "slug", slug, "err", err)
+	}
 	if c.sp != nil {
 		r.obs.forget(c.sp)
 	}
@@ -197,8 +238,9 @@ func (r *registry) load(ctx context.Context) error {
 		if c.sp, err = r.newSP(ctx, c, nil); err != nil {
 			c.problem = err.Error()
 			r.logger.Error("a stored customer cannot be served", "slug", c.Slug, "err", err)
+		} else if err := r.publish(ctx, c); err != nil {
+			return err
 		} else {
-			r.dir.Set(r.cfg.host(c.Slug), c.sp)
 			r.obs.track(c.sp)
 		}
 		r.mu.Lock()

@@ -32,8 +32,11 @@ type person struct {
 // tenant signed in.
 var (
 	builtinDemos = []string{"acme", "globex"}
-	extraDemos   = []string{"initech", "umbrella", "hooli"}
-	demoTenants  = map[string]demoTenant{
+	// selfServeDemos start with a development IdP but no SSO: their admin
+	// sets it up at /admin.
+	selfServeDemos = []string{"wayne"}
+	extraDemos     = []string{"initech", "umbrella", "hooli"}
+	demoTenants    = map[string]demoTenant{
 		"acme": {"Acme Corporation", "acmecorp.onmicrosoft.com", []person{
 			{"wile", "Wile E.", "Coyote", []string{"Rockets", "Anvils", "Schemes"}, []string{"Admin"}},
 			{"roadrunner", "Road", "Runner", []string{"Couriers"}, nil},
@@ -49,6 +52,10 @@ var (
 		"umbrella": {"Umbrella Corporation", "umbrellacorp.onmicrosoft.com", []person{
 			{"alice", "Alice", "Abernathy", []string{"Security"}, nil},
 			{"albert", "Albert", "Wesker", []string{"Research", "Security"}, []string{"Admin"}},
+		}},
+		"wayne": {"Wayne Enterprises", "wayneenterprises.onmicrosoft.com", []person{
+			{"bruce", "Bruce", "Wayne", []string{"Board", "Applied Sciences"}, []string{"Owner"}},
+			{"alfred", "Alfred", "Pennyworth", []string{"Household"}, nil},
 		}},
 		"hooli": {"Hooli", "hooli.onmicrosoft.com", []person{
 			{"gavin", "Gavin", "Belson", []string{"Executives"}, []string{"Owner"}},

@@ -51,6 +51,9 @@ func startAppWith(t *testing.T, h hooks, args ...string) *testApp {
 	ready := make(chan *app, 1)
 	h.appListener = ln
 	h.ready = func(a *app) { ready <- a }
+	if !hasFlag(args, "-data-dir") {
+		args = append([]string{"-data-dir", t.TempDir()}, args...)
+	}
 	ta := &testApp{}
 	out := apptest.Start(t, func(ctx context.Context, stdout, stderr io.Writer) error {
 		return runWith(ctx, args, stdout, stderr, h)
@@ -64,6 +67,15 @@ func startAppWith(t *testing.T, h hooks, args ...string) *testApp {
 	})
 	ta.stdout, ta.stderr = out.Stdout, out.Stderr
 	return ta
+}
+
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // postMultipart posts fields and, unless file is nil, the file field
@@ -160,7 +172,21 @@ func startIdP(t *testing.T) *entratest.Server {
 }
 
 // onboardCustomer posts the console's onboarding form with pasted metadata.
+// The tests' own IdPs' users must have an account at the customer too
+// (Provision checks): onboardCustomer adds testAccounts to it.
 func onboardCustomer(t *testing.T, c *http.Client, ta *testApp, slug, name string, metadata []byte) (*http.Response, string) {
 	t.Helper()
-	return postMultipart(t, c, ta.url("", "/operator/onboard"), map[string]string{"slug": slug, "name": name, "metadata": string(metadata)}, nil)
+	resp, page := postMultipart(t, c, ta.url("", "/operator/onboard"), map[string]string{"slug": slug, "name": name, "metadata": string(metadata)}, nil)
+	addUsers(t, ta, slug)
+	return resp, page
+}
+
+// addUsers gives testAccounts an account at the customer slug.
+func addUsers(t *testing.T, ta *testApp, slug string) {
+	t.Helper()
+	for _, a := range testAccounts {
+		if err := ta.db.putUser(context.Background(), user{Key: ta.reg.customerKey(slug), Email: a.User.UPN, Name: a.User.DisplayName}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -21,6 +21,13 @@
 //	-port-in-urls  put the port of -addr in the URLs (default true)
 //	-data          JSON file that keeps onboarded customers across restarts (default: memory only)
 //	-idp-addr      listen address of the first development IdP, the next ones on the next ports (default 127.0.0.1:0)
+//	-data-dir      directory of the SQLite database of customers, accounts and the audit log (default $TMPDIR/parcelry)
+//	-postgres      PostgreSQL URL to keep them in instead, for several instances
+//
+// Each customer's admin signs in at http://<slug>.localhost:8081/admin
+// with a local account (seeded: admin@<slug>.example, password printed at
+// start), sets up SSO alone, tests it and turns on "Require SSO"; every
+// change is in the audit log (see admin.go).
 package main
 
 import (
@@ -86,12 +93,23 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 		return err
 	}
 
-	a := newApp(cfg, logger)
+	db, err := openDB(ctx, cfg.dataDir, cfg.postgres)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a := newApp(cfg, db, logger)
 	defer a.idps.shutdown()
+	cacheCtx, stopCache := context.WithCancel(ctx)
+	defer stopCache()
+	go a.cache.Run(cacheCtx)
 	if err := a.reg.load(ctx); err != nil {
 		return err
 	}
 	if err := a.startBuiltinDemos(ctx); err != nil {
+		return err
+	}
+	if err := a.seedAccounts(ctx); err != nil {
 		return err
 	}
 
@@ -110,6 +128,14 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 			fmt.Fprintf(stdout, "  (development IdP, fake Entra tenant %s, at %s/)", c.dev.TenantID(), c.dev.LoginURL())
 		}
 		fmt.Fprintln(stdout)
+	}
+	for _, c := range a.reg.list() {
+		if pw := a.adminPassword(c.Slug); pw != "" {
+			fmt.Fprintf(stdout, "  admin of %-11s %s/admin  admin@%s.example / %s\n", c.Slug, cfg.origin(c.Slug), c.Slug, pw)
+			if c.sp == nil && c.dev != nil {
+				fmt.Fprintf(stdout, "    SSO not set up yet: paste the App Federation Metadata Url %s\n", c.dev.MetadataURL())
+			}
+		}
 	}
 	fmt.Fprintf(stdout, "Operator console: %s/operator\n", cfg.origin(""))
 	if h.ready != nil {

@@ -1,16 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/entrasaml/entrasaml"
 	"github.com/entrasaml/entrasaml/onboard"
+	"github.com/entrasaml/entrasaml/tenants"
 )
 
 // maxMetadataUpload bounds the metadata an operator pastes or uploads.
@@ -42,8 +45,22 @@ type customerRow struct {
 	*customer
 	Origin, Tenant, Expires string
 	DaysLeft                int           // until the first certificate expires
+	SSO                     string        // from the registry: off, on, required
 	LastSignIn              string        // the last successful sign-in, or ""
 	Failures                []reasonCount // failed sign-ins in the last 24 hours, by reason
+}
+
+// ssoState is a customer's SSO switches as the console shows them.
+func ssoState(rc tenants.Customer) string {
+	switch {
+	case rc.Key == "":
+		return "not in the registry"
+	case rc.Enforced:
+		return "required (v" + strconv.FormatInt(rc.Version, 10) + ")"
+	case rc.Enabled:
+		return "on (v" + strconv.FormatInt(rc.Version, 10) + ")"
+	}
+	return "off (v" + strconv.FormatInt(rc.Version, 10) + ")"
 }
 
 func (a *app) serveOperator(w http.ResponseWriter, r *http.Request) {
@@ -54,8 +71,20 @@ func (a *app) renderOperator(w http.ResponseWriter, status int, res *onboardResu
 	d := operatorData{Result: res, BaseDomain: a.cfg.baseDomain}
 	for _, c := range a.reg.list() {
 		row := customerRow{customer: c, Origin: a.cfg.origin(c.Slug)}
-		if c.sp != nil {
-			md := c.sp.IdPMetadata()
+		// The registry says what is live (an admin may have changed it on
+		// any instance); the SP the Cache built from it, else the one built
+		// when the customer was added, gives the figures.
+		sp := c.sp
+		if live, rc, err := a.cache.Lookup(context.Background(), a.reg.customerKey(c.Slug)); err != nil {
+			row.SSO = "registry unavailable"
+		} else {
+			row.SSO = ssoState(rc)
+			if live != nil {
+				sp = live
+			}
+		}
+		if sp != nil {
+			md := sp.IdPMetadata()
 			row.Tenant = md.TenantID
 			var first time.Time
 			for _, cert := range md.Certificates {
@@ -65,7 +94,7 @@ func (a *app) renderOperator(w http.ResponseWriter, status int, res *onboardResu
 			}
 			row.Expires = first.UTC().Format(time.DateOnly)
 			row.DaysLeft = int(math.Floor(time.Until(first).Hours() / 24))
-			last, failures := a.reg.obs.summary(c.sp.EntityID())
+			last, failures := a.reg.obs.summary(sp.EntityID())
 			if !last.IsZero() {
 				row.LastSignIn = last.UTC().Format("2006-01-02 15:04:05 MST")
 			}
@@ -152,6 +181,8 @@ func (a *app) serveDemo(w http.ResponseWriter, r *http.Request) {
 	err = a.reg.add(r.Context(), c, loopbackClient, false)
 	if err != nil {
 		stop()
+	} else {
+		err = a.seedCustomer(r.Context(), c)
 	}
 	a.finish(r, res, c, err)
 	a.renderResult(w, res)

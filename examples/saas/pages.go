@@ -83,15 +83,15 @@ const operatorHTML = `{{template "head" "Parcelry · operator console"}}
 </section>{{end}}
 
 <h2>Customers</h2>
-<table id="customers"><tr><th>Slug</th><th>Name</th><th>Site</th><th>Entra tenant</th><th>First certificate expiry</th>
+<table id="customers"><tr><th>Slug</th><th>Name</th><th>Site</th><th>SSO</th><th>Entra tenant</th><th>First certificate expiry</th>
 <th>Last successful sign-in</th><th>Failed sign-ins, last 24 h</th><th></th></tr>
 {{range .Customers}}<tr data-slug="{{.Slug}}"><td><code>{{.Slug}}</code></td><td>{{.Name}}{{if .Demo}}<br><small>demo tenant (development IdP)</small>{{end}}</td>
 <td>{{if .Problem}}<span class="bad">not served: {{.Problem}}</span>{{else}}<a href="{{.Origin}}/">{{.Origin}}/</a>{{end}}</td>
-<td><code>{{.Tenant}}</code></td><td>{{.Expires}}{{if .Expires}}<br><span class="days-left{{if lt .DaysLeft 30}} bad{{end}}">{{.DaysLeft}} days left</span>{{end}}</td>
+<td class="sso">{{.SSO}}</td><td><code>{{.Tenant}}</code></td><td>{{.Expires}}{{if .Expires}}<br><span class="days-left{{if lt .DaysLeft 30}} bad{{end}}">{{.DaysLeft}} days left</span>{{end}}</td>
 <td class="last-sign-in">{{or .LastSignIn "none yet"}}</td>
 <td><ul class="failures">{{range .Failures}}<li data-reason="{{.Reason}}"><code>{{.Reason}}</code>: {{.N}}</li>{{else}}<li>none</li>{{end}}</ul></td>
 <td><form class="inline" method="post" action="/operator/remove"><input type="hidden" name="slug" value="{{.Slug}}"><button>Remove</button></form></td></tr>
-{{else}}<tr><td colspan="8">No customers.</td></tr>{{end}}</table>
+{{else}}<tr><td colspan="9">No customers.</td></tr>{{end}}</table>
 <p>Metrics for Prometheus: <a href="/metrics">/metrics</a> (sign-ins by outcome, reason and customer; days until each customer's IdP certificate expires).</p>
 
 <h2>Onboard a customer</h2>

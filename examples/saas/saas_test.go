@@ -123,6 +123,7 @@ func TestIsolation(t *testing.T) {
 	acme, globex := ta.reg.get("acme").dev, ta.reg.get("globex").dev
 	acmeSite, globexSite := ta.url("acme", ""), ta.url("globex", "")
 	wile := demoFor("acme").accounts("acme")[0].User
+	hank := demoFor("globex").accounts("globex")[0].User
 
 	// startSignIn starts a sign-in at site in browser b, and returns the
 	// AuthnRequest the IdP gets.
@@ -165,7 +166,7 @@ func TestIsolation(t *testing.T) {
 		}{{acme.IdP, http.StatusForbidden}, {globex.IdP, http.StatusSeeOther}} {
 			b := apptest.Browser()
 			req := startSignIn(t, b, globexSite)
-			s, err := c.signer.Response(req.Response(wile))
+			s, err := c.signer.Response(req.Response(hank))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -283,7 +284,7 @@ func TestConfig(t *testing.T) {
 func TestProcess(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", "TMPDIR="+t.TempDir()) // the default -data-dir is under it
 	var stderr apptest.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
