@@ -146,7 +146,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	if err = srv.Shutdown(shutdownCtx); errors.Is(err, context.DeadlineExceeded) {
+		return srv.Close() // a browser's pre-opened, unused connection can hold Shutdown
+	}
+	return err
 }
 
 // provision is Config.Provision: look the verified user up in your
